@@ -1,0 +1,126 @@
+//! Bearer JWTs: verification with a pinned algorithm, and minting for development.
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// The claim value that makes a token a platform admin's.
+pub const PLATFORM_ADMIN: &str = "platform_admin";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// A user's database id, or any subject for platform admins.
+    pub sub: String,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// Who a valid token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    User(i32),
+    PlatformAdmin(String),
+}
+
+/// Where the verification key comes from.
+pub enum KeySource<'a> {
+    /// HS256 shared secret.
+    Secret(&'a str),
+    /// RS256 or ES256 public key, PEM.
+    PublicKeyPem(&'a str),
+}
+
+pub struct Verifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl Verifier {
+    pub fn new(source: KeySource<'_>, issuer: Option<&str>, audience: Option<&str>) -> Result<Self, String> {
+        let (key, algorithm) = match source {
+            KeySource::Secret(secret) => {
+                if secret.len() < 16 {
+                    return Err("BLOGQL_JWT_SECRET must be at least 16 characters".into());
+                }
+                (DecodingKey::from_secret(secret.as_bytes()), Algorithm::HS256)
+            }
+            KeySource::PublicKeyPem(pem) => {
+                if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+                    (key, Algorithm::RS256)
+                } else if let Ok(key) = DecodingKey::from_ec_pem(pem.as_bytes()) {
+                    (key, Algorithm::ES256)
+                } else {
+                    return Err("BLOGQL_JWT_PUBLIC_KEY is not an RSA or EC public key in PEM".into());
+                }
+            }
+        };
+        // `Validation::new` pins the one algorithm: `alg: none` or a swapped algorithm fails.
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        Ok(Verifier { key, validation })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Subject, ApiError> {
+        let claims = decode::<Claims>(token, &self.key, &self.validation)
+            .map_err(|e| {
+                tracing::debug!(error = %e, "token rejected");
+                ApiError::Unauthenticated("Invalid or expired token".into())
+            })?
+            .claims;
+        if claims.role.as_deref() == Some(PLATFORM_ADMIN) {
+            return Ok(Subject::PlatformAdmin(claims.sub));
+        }
+        claims
+            .sub
+            .parse::<i32>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Subject::User)
+            .ok_or_else(|| ApiError::Unauthenticated("Token subject is not a user id".into()))
+    }
+}
+
+/// Mints an HS256 token, for `blogql token`, the development token and tests.
+pub fn mint(
+    secret: &str,
+    subject: &Subject,
+    ttl: chrono::Duration,
+    issuer: Option<&str>,
+    audience: Option<&str>,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let now = chrono::Utc::now().timestamp();
+    let (sub, role) = match subject {
+        Subject::User(id) => (id.to_string(), None),
+        Subject::PlatformAdmin(sub) => (sub.clone(), Some(PLATFORM_ADMIN.to_owned())),
+    };
+    let claims = Claims {
+        sub,
+        exp: now + ttl.num_seconds(),
+        iat: Some(now),
+        role,
+        iss: issuer.map(str::to_owned),
+        aud: audience.map(str::to_owned),
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+}

@@ -1,0 +1,62 @@
+//! Who is making the request, loaded once per request.
+use crate::entity::user::Role;
+
+/// A signed-in user of an organization (a member or an org admin).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: i32,
+    pub organization_id: i32,
+    pub role: Role,
+}
+
+impl Member {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// The caller of a request. Every permission decision starts from this value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    Anonymous,
+    Member(Member),
+    /// A platform operator, not tied to a tenant; `subject` is the token's `sub`.
+    PlatformAdmin {
+        subject: String,
+    },
+}
+
+impl Viewer {
+    pub fn member(&self) -> Option<&Member> {
+        match self {
+            Viewer::Member(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn is_platform_admin(&self) -> bool {
+        matches!(self, Viewer::PlatformAdmin { .. })
+    }
+
+    /// Org admins and platform admins: the roles that may ask for deleted records.
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Viewer::Anonymous => false,
+            Viewer::Member(m) => m.is_admin(),
+            Viewer::PlatformAdmin { .. } => true,
+        }
+    }
+
+    /// The user id recorded as the audit actor.
+    pub fn actor_user_id(&self) -> Option<i32> {
+        self.member().map(|m| m.id)
+    }
+
+    /// How an actor without a user row is recorded in the audit log.
+    pub fn actor_subject(&self) -> Option<String> {
+        match self {
+            Viewer::PlatformAdmin { subject } => Some(format!("platform_admin:{subject}")),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Configuration from flags, environment variables and `.env`. Defaults give a
+//! zero-set-up development server on SQLite.
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
+use ipnet::IpNet;
+
+#[derive(Parser, Debug)]
+#[command(name = "blogql", version, about = "Multi-tenant blog GraphQL API server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Run database migrations by hand.
+    Migrate {
+        #[arg(value_enum)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL).
+    PrintSchema,
+    /// Mint a token from the configured secret, for scripts and development.
+    Token {
+        /// The user's database id.
+        #[arg(
+            long,
+            conflicts_with = "platform_admin",
+            required_unless_present = "platform_admin"
+        )]
+        user: Option<i32>,
+        /// A platform-admin token instead.
+        #[arg(long)]
+        platform_admin: bool,
+        /// Lifetime, e.g. `30m`, `1h`, `7d`.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: chrono::Duration,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateAction {
+    /// Apply pending migrations.
+    Up,
+    /// Roll back the last migration.
+    Down,
+    /// List applied and pending migrations.
+    Status,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Database URL: `sqlite://file.db` or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        default_value = "sqlite://blogql.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "BLOGQL_LISTEN",
+        value_name = "BLOGQL_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub listen: SocketAddr,
+
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(
+        long,
+        env = "BLOGQL_LOG",
+        value_name = "BLOGQL_LOG",
+        default_value = "info",
+        global = true
+    )]
+    pub log: String,
+
+    /// Log every SQL statement with its duration.
+    #[arg(long, env = "BLOGQL_LOG_SQL", value_name = "BLOGQL_LOG_SQL", value_parser = BoolishValueParser::new(), global = true)]
+    pub log_sql: bool,
+
+    /// `production` refuses to start without a JWT key.
+    #[arg(
+        long,
+        env = "BLOGQL_ENV",
+        value_name = "BLOGQL_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
+    pub env: Environment,
+
+    /// HS256 secret for bearer tokens (at least 16 characters).
+    #[arg(
+        long,
+        env = "BLOGQL_JWT_SECRET",
+        value_name = "BLOGQL_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// RS256/ES256 public key (PEM) for bearer tokens.
+    #[arg(
+        long,
+        env = "BLOGQL_JWT_PUBLIC_KEY",
+        value_name = "BLOGQL_JWT_PUBLIC_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_public_key: Option<String>,
+
+    /// Required `iss` claim, when set.
+    #[arg(
+        long,
+        env = "BLOGQL_JWT_ISSUER",
+        value_name = "BLOGQL_JWT_ISSUER",
+        global = true
+    )]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim, when set.
+    #[arg(
+        long,
+        env = "BLOGQL_JWT_AUDIENCE",
+        value_name = "BLOGQL_JWT_AUDIENCE",
+        global = true
+    )]
+    pub jwt_audience: Option<String>,
+
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated CIDRs).
+    #[arg(
+        long,
+        env = "BLOGQL_TRUSTED_PROXIES",
+        value_name = "BLOGQL_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Database connections per instance.
+    #[arg(long, env = "BLOGQL_DB_MAX_CONNECTIONS", value_name = "BLOGQL_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+
+    /// Do not run migrations at start-up.
+    #[arg(long)]
+    pub no_migrate: bool,
+}
+
+impl Config {
+    /// The SQLite database file, when the URL names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_ttl(value: &str) -> Result<chrono::Duration, String> {
+    let (number, unit) = value.split_at(value.trim_end_matches(char::is_alphabetic).len());
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration `{value}`"))?;
+    let seconds = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("invalid duration unit in `{value}` (use s, m, h or d)")),
+    };
+    if seconds <= 0 {
+        return Err("the duration must be positive".into());
+    }
+    Ok(chrono::Duration::seconds(seconds))
+}
+
+impl Cli {
+    /// Parses flags and environment; an invalid setting prints one line naming it and
+    /// exits with status 2.
+    pub fn parse_or_exit() -> Self {
+        match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => {
+                use clap::error::ErrorKind::*;
+                if matches!(
+                    e.kind(),
+                    DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+                ) {
+                    e.exit();
+                }
+                let rendered = e.to_string();
+                let line = rendered.lines().next().unwrap_or("invalid configuration");
+                eprintln!("blogql: {}", line.trim_start_matches("error: "));
+                std::process::exit(2);
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Database connection: pool options per backend and statement counting.
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DbErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+/// Executed SQL statements, counted by SeaORM's metric callback (for `/metrics`, the
+/// per-request log line and the statement-count tests).
+#[derive(Clone, Default, Debug)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub struct Database {
+    pub conn: DatabaseConnection,
+    pub statements: StatementCounter,
+}
+
+/// Connects with the backend's settings. SQLite runs in WAL mode with a busy timeout, so
+/// writers wait for each other instead of failing with "database is locked".
+pub async fn connect(url: &str, max_connections: u32, log_sql: bool) -> Result<Database, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    if url.contains(":memory:") {
+        // Each in-memory SQLite connection is its own database.
+        options.max_connections(1);
+    }
+    let mut conn = sea_orm::Database::connect(options).await?;
+    let statements = StatementCounter::default();
+    let counter = statements.0.clone();
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if log_sql {
+            tracing::info!(
+                target: "blogql::sql",
+                elapsed_us = info.elapsed.as_micros() as u64,
+                failed = info.failed,
+                sql = %info.statement.sql,
+            );
+        }
+    });
+    Ok(Database { conn, statements })
+}
+
+/// `/readyz`: the database answers a trivial query.
+pub async fn ping(conn: &DatabaseConnection) -> bool {
+    conn.execute_unprepared("SELECT 1").await.is_ok()
+}

@@ -1,0 +1,6 @@
+//! SeaORM entities, and the scoped query builders every read starts from.
+pub mod audit_log;
+pub mod organization;
+pub mod post;
+pub mod scope;
+pub mod user;

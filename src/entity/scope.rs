@@ -1,0 +1,105 @@
+//! Scoped query builders: the only way the rest of the server starts a read.
+//!
+//! Each function applies the viewer's tenant and, unless asked otherwise, the
+//! `deleted_at IS NULL` predicate, so a resolver, loader or service cannot forget them.
+//! A record outside the scope reads exactly like one that does not exist.
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::{audit_log, organization, post, user};
+use crate::auth::Viewer;
+
+/// Whether soft-deleted rows are part of a read. Only admins may ask for `Include`
+/// (checked by the caller, see `service::guard::deleted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Deleted {
+    #[default]
+    Exclude,
+    Include,
+}
+
+/// Ids of organizations whose public content anonymous callers may read.
+fn public_organization_ids() -> sea_orm::sea_query::SelectStatement {
+    organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .filter(organization::Column::IsActive.eq(true))
+        .filter(organization::Column::DeletedAt.is_null())
+        .into_query()
+}
+
+fn never() -> Condition {
+    Condition::all().add(Expr::val(1).eq(0))
+}
+
+pub fn organizations(viewer: &Viewer, deleted: Deleted) -> Select<organization::Entity> {
+    let scope = match viewer {
+        Viewer::Anonymous => Condition::all()
+            .add(organization::Column::IsActive.eq(true))
+            .add(organization::Column::DeletedAt.is_null()),
+        Viewer::Member(m) => Condition::all().add(organization::Column::Id.eq(m.organization_id)),
+        Viewer::PlatformAdmin { .. } => Condition::all(),
+    };
+    let select = organization::Entity::find().filter(scope);
+    match deleted {
+        Deleted::Exclude => select.filter(organization::Column::DeletedAt.is_null()),
+        Deleted::Include => select,
+    }
+}
+
+pub fn users(viewer: &Viewer, deleted: Deleted) -> Select<user::Entity> {
+    let scope = match viewer {
+        // Anonymous callers reach users only as authors of public posts.
+        Viewer::Anonymous => {
+            Condition::all().add(user::Column::OrganizationId.in_subquery(public_organization_ids()))
+        }
+        Viewer::Member(m) => Condition::all().add(user::Column::OrganizationId.eq(m.organization_id)),
+        Viewer::PlatformAdmin { .. } => Condition::all(),
+    };
+    let select = user::Entity::find().filter(scope);
+    match deleted {
+        Deleted::Exclude => select.filter(user::Column::DeletedAt.is_null()),
+        Deleted::Include => select,
+    }
+}
+
+pub fn posts(viewer: &Viewer, deleted: Deleted) -> Select<post::Entity> {
+    let scope = match viewer {
+        Viewer::Anonymous => Condition::all()
+            .add(post::Column::Status.eq(post::Status::Published))
+            .add(post::Column::OrganizationId.in_subquery(public_organization_ids())),
+        Viewer::Member(m) => Condition::all().add(post::Column::OrganizationId.eq(m.organization_id)),
+        Viewer::PlatformAdmin { .. } => Condition::all(),
+    };
+    let select = post::Entity::find().filter(scope);
+    match (viewer, deleted) {
+        // Anonymous callers never see deleted posts.
+        (Viewer::Anonymous, _) | (_, Deleted::Exclude) => select.filter(post::Column::DeletedAt.is_null()),
+        (_, Deleted::Include) => select,
+    }
+}
+
+/// Audit entries: an organization's own trail, or everything for platform admins.
+pub fn audit_logs(viewer: &Viewer) -> Select<audit_log::Entity> {
+    let scope = match viewer {
+        Viewer::Anonymous => never(),
+        Viewer::Member(m) => Condition::all().add(audit_log::Column::OrganizationId.eq(m.organization_id)),
+        Viewer::PlatformAdmin { .. } => Condition::all(),
+    };
+    audit_log::Entity::find().filter(scope)
+}
+
+/// The user a token names, with their organization, in one query. Used once per request
+/// to build the `Viewer`, before any scope exists.
+pub async fn token_user(
+    db: &sea_orm::DatabaseConnection,
+    id: i32,
+) -> Result<Option<(user::Model, organization::Model)>, sea_orm::DbErr> {
+    let row = user::Entity::find_by_id(id)
+        .find_also_related(organization::Entity)
+        .one(db)
+        .await?;
+    Ok(row.and_then(|(user, org)| org.map(|org| (user, org))))
+}

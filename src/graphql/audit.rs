@@ -1,0 +1,164 @@
+//! `AuditLog`: the object, its list and its query.
+use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, QueryFilter};
+
+use super::{
+    context::{db, loaders, viewer},
+    enums::{AuditAction, OrderDirection},
+    ids::{self, Kind},
+    pagination::{Conn, PageArgs, Sort, SortKey, paginate},
+    post::db_error,
+    user::User,
+};
+use crate::{entity::audit_log, service};
+
+/// One recorded change to one row. Visible to org admins (their organization's entries)
+/// and platform admins.
+pub struct AuditLog(pub audit_log::Model);
+
+#[Object]
+impl AuditLog {
+    /// Opaque global id (Relay).
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::AuditLog, self.0.id)
+    }
+    /// The numeric primary key.
+    async fn database_id(&self) -> i32 {
+        self.0.id
+    }
+    /// What happened.
+    async fn action(&self) -> AuditAction {
+        self.0.action.into()
+    }
+    /// The table of the changed row (`organizations`, `users` or `posts`).
+    async fn table_name(&self) -> &str {
+        &self.0.table_name
+    }
+    /// The database id of the changed row.
+    async fn record_id(&self) -> i32 {
+        self.0.record_id
+    }
+    /// Column values before the change, keyed by column name (only changed columns for
+    /// updates); null for creates.
+    async fn old_values(&self) -> Option<Json<serde_json::Value>> {
+        self.0.old_values.clone().map(Json)
+    }
+    /// Column values after the change, keyed by column name (only changed columns for
+    /// updates).
+    async fn new_values(&self) -> Option<Json<serde_json::Value>> {
+        self.0.new_values.clone().map(Json)
+    }
+    /// The client address the change came from.
+    async fn ip_address(&self) -> Option<&str> {
+        self.0.ip_address.as_deref()
+    }
+    /// When the change was recorded (UTC).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The user who made the change; null for platform admins and system changes.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.user_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?.user.load_one(id).await.map_err(db_error)?.map(User))
+    }
+    /// Who acted when there is no user: `platform_admin:<token subject>`.
+    async fn actor_subject(&self) -> Option<&str> {
+        self.0.actor_subject.as_deref()
+    }
+}
+
+/// Filters of the audit log; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Only entries about this table (`organizations`, `users`, `posts`).
+    table_name: Option<String>,
+    /// Only entries about this row (database id).
+    record_id: Option<i32>,
+    /// Only this kind of change.
+    action: Option<AuditAction>,
+    /// Only changes by this user (global or database id).
+    actor_id: Option<ID>,
+    /// Only entries recorded at or after this time.
+    created_after: Option<DateTime<Utc>>,
+    /// Only entries recorded before this time.
+    created_before: Option<DateTime<Utc>>,
+}
+
+/// The order of the audit log: by time, then id.
+#[derive(InputObject)]
+pub struct AuditLogOrder {
+    /// The direction (default DESC, newest first).
+    direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit log, newest first: an org admin's organization, or everything for
+    /// platform admins. Members get FORBIDDEN.
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_logs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start (0–100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (0–100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Conditions the entries must meet.")] filter: Option<AuditLogFilter>,
+        #[graphql(desc = "Sort order (default newest first).")] order_by: Option<AuditLogOrder>,
+        #[graphql(
+            desc = "Accepted for symmetry with other lists; audit entries are never deleted.",
+            default = false
+        )]
+        include_deleted: bool,
+    ) -> Result<Conn<AuditLog>> {
+        let viewer = viewer(ctx)?;
+        let mut select = service::audit::list(viewer, include_deleted)?;
+        let f = filter.unwrap_or_default();
+        if let Some(table) = f.table_name {
+            select = select.filter(audit_log::Column::TableName.eq(table.trim()));
+        }
+        if let Some(record) = f.record_id {
+            select = select.filter(audit_log::Column::RecordId.eq(record));
+        }
+        if let Some(action) = f.action {
+            select = select.filter(audit_log::Column::Action.eq(audit_log::Action::from(action)));
+        }
+        if let Some(actor) = ids::decode_opt(f.actor_id.as_ref(), Kind::User, "actorId")? {
+            select = select.filter(audit_log::Column::UserId.eq(actor));
+        }
+        if let Some(t) = f.created_after {
+            select = select.filter(audit_log::Column::CreatedAt.gte(t));
+        }
+        if let Some(t) = f.created_before {
+            select = select.filter(audit_log::Column::CreatedAt.lt(t));
+        }
+        let descending = order_by.is_none_or(|o| o.direction.is_desc());
+        let sort = Sort {
+            column: audit_log::Column::CreatedAt,
+            id_column: audit_log::Column::Id,
+            field: "CREATED_AT",
+            descending,
+        };
+        let key = |a: &audit_log::Model| (SortKey::Time(a.created_at), a.id);
+        let page = paginate(
+            db(ctx)?,
+            select,
+            &sort,
+            &PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+            key,
+        )
+        .await?;
+        Ok(page.into_connection(AuditLog))
+    }
+}

@@ -1,0 +1,25 @@
+//! Typed access to what the HTTP layer put into a request's context.
+use async_graphql::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Viewer, error::ApiError, loaders::Loaders, service::Actor};
+
+fn missing(what: &str) -> ApiError {
+    ApiError::Internal(format!("{what} missing from the request context"))
+}
+
+pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, ApiError> {
+    ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))
+}
+
+pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, ApiError> {
+    ctx.data::<Actor>().map_err(|_| missing("actor"))
+}
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer, ApiError> {
+    Ok(&actor(ctx)?.viewer)
+}
+
+pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
+    ctx.data::<Loaders>().map_err(|_| missing("loaders"))
+}

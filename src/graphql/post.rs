@@ -1,0 +1,243 @@
+//! `Post`: the object, its lists and its queries.
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+
+use super::{
+    context::{db, loaders, viewer},
+    enums::{OrderDirection, PostStatus},
+    ids::{self, Kind},
+    organization::Organization,
+    pagination::{Conn, PageArgs, Sort, SortKey, paginate},
+    user::User,
+};
+use crate::{
+    entity::post,
+    error::ApiError,
+    service::{self, post::Parent},
+};
+
+/// A blog post. Anonymous callers see only published posts of active organizations.
+pub struct Post(pub post::Model);
+
+#[Object]
+impl Post {
+    /// Opaque global id (Relay).
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Post, self.0.id)
+    }
+    /// The numeric primary key.
+    async fn database_id(&self) -> i32 {
+        self.0.id
+    }
+    /// Title, 1–200 characters.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Body text.
+    async fn content(&self) -> Option<&str> {
+        self.0.content.as_deref()
+    }
+    /// Publication state.
+    async fn status(&self) -> PostStatus {
+        self.0.status.into()
+    }
+    /// How many times `recordPostView` counted this post.
+    async fn view_count(&self) -> i32 {
+        self.0.view_count
+    }
+    /// Creation time (UTC).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last change (UTC).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When the post was soft-deleted; null while it is live.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+    /// The post's author.
+    async fn author(&self, ctx: &Context<'_>) -> Result<User> {
+        let user = loaders(ctx)?
+            .user
+            .load_one(self.0.user_id)
+            .await
+            .map_err(db_error)?;
+        Ok(User(user.ok_or_else(|| {
+            ApiError::Internal("post author not visible".into())
+        })?))
+    }
+    /// The organization the post belongs to.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let org = loaders(ctx)?
+            .organization
+            .load_one(self.0.organization_id)
+            .await
+            .map_err(db_error)?;
+        Ok(Organization(org.ok_or_else(|| {
+            ApiError::Internal("post organization not visible".into())
+        })?))
+    }
+}
+
+pub fn db_error(err: std::sync::Arc<sea_orm::DbErr>) -> ApiError {
+    ApiError::from(sea_orm::DbErr::Custom(err.to_string()))
+}
+
+/// Filters of a post list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct PostFilter {
+    /// Only posts in this state.
+    status: Option<PostStatus>,
+    /// Only posts by this user (global or database id).
+    author_id: Option<ID>,
+    /// Case-insensitive substring of the title or content; `%`, `_` and `\` match literally.
+    search: Option<String>,
+    /// Only posts created at or after this time.
+    created_after: Option<DateTime<Utc>>,
+    /// Only posts created before this time.
+    created_before: Option<DateTime<Utc>>,
+}
+
+impl PostFilter {
+    fn into_service(self) -> Result<service::post::PostFilter, ApiError> {
+        Ok(service::post::PostFilter {
+            status: self.status.map(Into::into),
+            author_id: ids::decode_opt(self.author_id.as_ref(), Kind::User, "authorId")?,
+            search: self.search,
+            created_after: self.created_after,
+            created_before: self.created_before,
+        })
+    }
+}
+
+/// Fields a post list can be sorted by; ties are broken by id.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PostOrderField {
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// View count.
+    ViewCount,
+    /// Title.
+    Title,
+}
+
+/// The order of a post list (default: newest first).
+#[derive(InputObject)]
+pub struct PostOrder {
+    /// The field to sort by.
+    field: PostOrderField,
+    /// The direction.
+    direction: OrderDirection,
+}
+
+impl Default for PostOrder {
+    fn default() -> Self {
+        PostOrder {
+            field: PostOrderField::CreatedAt,
+            direction: OrderDirection::Desc,
+        }
+    }
+}
+
+impl PostOrder {
+    fn sort(&self) -> (Sort<post::Column>, fn(&post::Model) -> (SortKey, i32)) {
+        let (column, field, key): (_, _, fn(&post::Model) -> (SortKey, i32)) = match self.field {
+            PostOrderField::CreatedAt => (post::Column::CreatedAt, "CREATED_AT", |p| {
+                (SortKey::Time(p.created_at), p.id)
+            }),
+            PostOrderField::UpdatedAt => (post::Column::UpdatedAt, "UPDATED_AT", |p| {
+                (SortKey::Time(p.updated_at), p.id)
+            }),
+            PostOrderField::ViewCount => (post::Column::ViewCount, "VIEW_COUNT", |p| {
+                (SortKey::Int(p.view_count), p.id)
+            }),
+            PostOrderField::Title => (post::Column::Title, "TITLE", |p| {
+                (SortKey::Text(p.title.clone()), p.id)
+            }),
+        };
+        let sort = Sort {
+            column,
+            id_column: post::Column::Id,
+            field,
+            descending: self.direction.is_desc(),
+        };
+        (sort, key)
+    }
+}
+
+/// The arguments every post connection takes.
+pub struct PostListArgs {
+    pub page: PageArgs,
+    pub filter: Option<PostFilter>,
+    pub order_by: Option<PostOrder>,
+    pub include_deleted: bool,
+}
+
+pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {
+    let viewer = viewer(ctx)?;
+    let filter = args.filter.unwrap_or_default().into_service()?;
+    let select = service::post::list(viewer, parent, &filter, args.include_deleted)?;
+    let (sort, key) = args.order_by.unwrap_or_default().sort();
+    let page = paginate(db(ctx)?, select, &sort, &args.page, key).await?;
+    Ok(page.into_connection(Post))
+}
+
+#[derive(Default)]
+pub struct PostQuery;
+
+#[Object]
+impl PostQuery {
+    /// Posts, newest first by default: those of one organization, or every post the
+    /// caller can see. Anonymous callers get published posts of active organizations.
+    #[allow(clippy::too_many_arguments)]
+    async fn posts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only posts of this organization (global or database id).")] organization_id: Option<
+            ID,
+        >,
+        #[graphql(desc = "Page size from the start (0–100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (0–100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Conditions the posts must meet.")] filter: Option<PostFilter>,
+        #[graphql(desc = "Sort order (default CREATED_AT DESC).")] order_by: Option<PostOrder>,
+        #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
+    ) -> Result<Conn<Post>> {
+        let parent = match ids::decode_opt(organization_id.as_ref(), Kind::Organization, "organizationId")? {
+            Some(id) => Parent::Organization(id),
+            None => Parent::Any,
+        };
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        connection(
+            ctx,
+            parent,
+            PostListArgs {
+                page,
+                filter,
+                order_by,
+                include_deleted,
+            },
+        )
+        .await
+    }
+
+    /// A post by id (global or database id); null when it does not exist or is not visible.
+    async fn post(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The post's id.")] id: ID,
+    ) -> Result<Option<Post>> {
+        let id = ids::decode(&id, Kind::Post, "id")?;
+        Ok(service::post::by_id(db(ctx)?, viewer(ctx)?, id).await?.map(Post))
+    }
+}

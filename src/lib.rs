@@ -1,0 +1,22 @@
+//! blogql: a multi-tenant blog GraphQL API server.
+
+/// Identity: tokens, the request's `Viewer`, the client address.
+pub mod auth;
+/// Configuration from flags, environment and `.env`.
+pub mod config;
+/// Database connection, pool settings, statement counting.
+pub mod db;
+/// SeaORM entities and scoped query builders.
+pub mod entity;
+/// The API's error type and its codes.
+pub mod error;
+/// The GraphQL schema.
+pub mod graphql;
+/// Routes and handlers.
+pub mod http;
+/// Request-scoped DataLoaders.
+pub mod loaders;
+/// Business rules: permissions, validation, cascades, audit.
+pub mod service;
+/// Building and running the application.
+pub mod startup;

@@ -1,0 +1,105 @@
+//! The rules: permissions, validation, cascades, transactions and audit entries.
+//! Everything a mutation does is one call into this module.
+pub mod audit;
+pub mod guard;
+pub mod organization;
+pub mod post;
+pub mod user;
+pub mod validate;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+use crate::auth::Viewer;
+
+/// Who performs a request, as recorded in audit entries.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub viewer: Viewer,
+    /// The client address (see `auth::client_ip`).
+    pub ip: Option<String>,
+}
+
+/// The current time at the microsecond precision both databases store, so a value
+/// written and read back compares equal (cascade restore matches on it).
+pub fn now() -> DateTime<Utc> {
+    let t = Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
+/// IMMEDIATE`), so it waits on the busy timeout instead of failing with "database is
+/// locked" when it would upgrade from reading to writing; PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Writes `new` over `old` if any column changed (bumping `updated_at`), with one audit
+/// entry holding only the changed columns. Returns the stored row.
+pub async fn update_audited<M, A>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    table: &'static str,
+    organization_id: Option<i32>,
+    old: M,
+    new: M,
+) -> Result<M, crate::error::ApiError>
+where
+    M: sea_orm::ModelTrait + sea_orm::IntoActiveModel<A> + serde::Serialize + Timestamped,
+    A: sea_orm::ActiveModelTrait<Entity = M::Entity> + sea_orm::ActiveModelBehavior + Send,
+    M::Entity: sea_orm::EntityTrait<Model = M>,
+{
+    let Some((old_values, new_values)) = audit::diff(&audit::snapshot(&old), &audit::snapshot(&new)) else {
+        return Ok(old);
+    };
+    let mut new = new;
+    new.touch(now());
+    let record_id = new.record_id();
+    let row = new.into_active_model().reset_all().update(txn).await?;
+    audit::record(
+        txn,
+        actor,
+        vec![audit::Entry {
+            organization_id,
+            action: crate::entity::audit_log::Action::Update,
+            table,
+            record_id,
+            old_values: Some(old_values),
+            new_values: Some(new_values),
+        }],
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Rows with an id and an `updated_at` column.
+pub trait Timestamped {
+    fn record_id(&self) -> i32;
+    fn touch(&mut self, at: DateTime<Utc>);
+}
+
+macro_rules! timestamped {
+    ($($model:path),*) => {$(
+        impl Timestamped for $model {
+            fn record_id(&self) -> i32 {
+                self.id
+            }
+            fn touch(&mut self, at: DateTime<Utc>) {
+                self.updated_at = at;
+            }
+        }
+    )*};
+}
+
+timestamped!(
+    crate::entity::organization::Model,
+    crate::entity::user::Model,
+    crate::entity::post::Model
+);

@@ -1,0 +1,300 @@
+//! Posts: reads with filters, create / update / soft delete / restore, and view counts.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
+    QuerySelect, QueryTrait, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+
+use super::{Actor, audit, audit::Entry, begin_write, guard, now, validate};
+use crate::{
+    auth::Viewer,
+    entity::{
+        audit_log::Action,
+        post::{self, Status},
+        scope::{self, Deleted},
+    },
+    error::{ApiError, ApiResult},
+};
+
+pub const TABLE: &str = "posts";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PostFilter {
+    pub status: Option<Status>,
+    pub author_id: Option<i32>,
+    pub search: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// Which posts a list is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Parent {
+    Any,
+    Organization(i32),
+    Author(i32),
+}
+
+/// The posts a viewer may list, filtered.
+pub fn list(
+    viewer: &Viewer,
+    parent: Parent,
+    filter: &PostFilter,
+    include_deleted: bool,
+) -> ApiResult<Select<post::Entity>> {
+    let mut select = scope::posts(viewer, guard::deleted(viewer, include_deleted)?);
+    select = match parent {
+        Parent::Any => select,
+        Parent::Organization(id) => select.filter(post::Column::OrganizationId.eq(id)),
+        Parent::Author(id) => select.filter(post::Column::UserId.eq(id)),
+    };
+    let mut cond = Condition::all();
+    if let Some(status) = filter.status {
+        cond = cond.add(post::Column::Status.eq(status));
+    }
+    if let Some(author) = filter.author_id {
+        cond = cond.add(post::Column::UserId.eq(author));
+    }
+    if let Some(after) = filter.created_after {
+        cond = cond.add(post::Column::CreatedAt.gte(after));
+    }
+    if let Some(before) = filter.created_before {
+        cond = cond.add(post::Column::CreatedAt.lt(before));
+    }
+    if let Some(search) = &filter.search {
+        let pattern = validate::search_pattern(search)?;
+        let like = |col: post::Column| {
+            Expr::expr(Func::lower(Expr::col((post::Entity, col))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        cond = cond.add(
+            Condition::any()
+                .add(like(post::Column::Title))
+                .add(like(post::Column::Content)),
+        );
+    }
+    Ok(select.filter(cond))
+}
+
+pub async fn by_id(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
+    Ok(scope::posts(viewer, Deleted::Exclude)
+        .filter(post::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}
+
+async fn require(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i32,
+    deleted: Deleted,
+) -> ApiResult<post::Model> {
+    scope::posts(viewer, deleted)
+        .filter(post::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Post"))
+}
+
+/// Authors write their own posts; org admins and platform admins write any.
+fn may_write(viewer: &Viewer, post: &post::Model) -> ApiResult<()> {
+    guard::signed_in(viewer)?;
+    if viewer.is_admin() || viewer.actor_user_id() == Some(post.user_id) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Only the author or an admin can change this post",
+        ))
+    }
+}
+
+pub struct NewPost {
+    pub title: String,
+    pub content: Option<String>,
+    pub status: Option<Status>,
+    pub author_id: Option<i32>,
+    pub organization_id: Option<i32>,
+}
+
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewPost) -> ApiResult<post::Model> {
+    let viewer = &actor.viewer;
+    guard::signed_in(viewer)?;
+    let author_id = match (input.author_id, viewer.actor_user_id()) {
+        (Some(id), _) => id,
+        (None, Some(me)) => me,
+        (None, None) => {
+            return Err(ApiError::bad_input(
+                "authorId",
+                "`authorId` is required for platform admins",
+            ));
+        }
+    };
+    if !viewer.is_admin() && viewer.actor_user_id() != Some(author_id) {
+        return Err(ApiError::forbidden("Members can only create posts as themselves"));
+    }
+    let title = validate::title(&input.title)?;
+    let content = input.content.as_deref().map(validate::content).transpose()?;
+    let txn = begin_write(db).await?;
+    let author = super::user::require(&txn, viewer, author_id, Deleted::Exclude).await?;
+    let organization_id = match input.organization_id {
+        Some(id) => {
+            super::organization::require(&txn, viewer, id, Deleted::Exclude).await?;
+            id
+        }
+        None => author.organization_id,
+    };
+    if author.organization_id != organization_id {
+        return Err(ApiError::bad_input(
+            "authorId",
+            "User does not belong to this organization",
+        ));
+    }
+    let t = now();
+    let post = post::ActiveModel {
+        id: NotSet,
+        user_id: Set(author.id),
+        organization_id: Set(organization_id),
+        title: Set(title),
+        content: Set(content),
+        status: Set(input.status.unwrap_or(Status::Draft)),
+        view_count: Set(0),
+        created_at: Set(t),
+        updated_at: Set(t),
+        deleted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        vec![Entry {
+            organization_id: Some(organization_id),
+            action: Action::Create,
+            table: TABLE,
+            record_id: post.id,
+            old_values: None,
+            new_values: Some(audit::snapshot(&post)),
+        }],
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(post)
+}
+
+#[derive(Default)]
+pub struct PostChanges {
+    pub title: Option<String>,
+    /// `Some(None)` clears the content.
+    pub content: Option<Option<String>>,
+    pub status: Option<Status>,
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    changes: PostChanges,
+) -> ApiResult<post::Model> {
+    guard::signed_in(&actor.viewer)?;
+    let title = changes.title.as_deref().map(validate::title).transpose()?;
+    let content = match &changes.content {
+        Some(Some(v)) => Some(Some(validate::content(v)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let txn = begin_write(db).await?;
+    let old = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    may_write(&actor.viewer, &old)?;
+    let mut new = old.clone();
+    if let Some(v) = title {
+        new.title = v;
+    }
+    if let Some(v) = content {
+        new.content = v;
+    }
+    if let Some(v) = changes.status {
+        new.status = v;
+    }
+    let post = super::update_audited(&txn, actor, TABLE, Some(old.organization_id), old, new).await?;
+    txn.commit().await?;
+    Ok(post)
+}
+
+pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<post::Model> {
+    guard::signed_in(&actor.viewer)?;
+    let txn = begin_write(db).await?;
+    let post = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    may_write(&actor.viewer, &post)?;
+    let t = now();
+    let post = set_deleted_at(&txn, post, Some(t)).await?;
+    let entries = audit::deletion_entries(
+        post.organization_id,
+        [(TABLE, post.id)],
+        Action::Delete,
+        None,
+        Some(t),
+    );
+    audit::record(&txn, actor, entries).await?;
+    txn.commit().await?;
+    Ok(post)
+}
+
+pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<post::Model> {
+    guard::signed_in(&actor.viewer)?;
+    let txn = begin_write(db).await?;
+    // Members may restore their own posts, so the lookup includes deleted rows for them too.
+    let post = require(&txn, &actor.viewer, id, Deleted::Include).await?;
+    may_write(&actor.viewer, &post)?;
+    let Some(t) = post.deleted_at else {
+        return Err(ApiError::bad_input("id", "Post is not deleted"));
+    };
+    let author = super::user::require(&txn, &actor.viewer, post.user_id, Deleted::Include).await?;
+    if author.deleted_at.is_some() {
+        return Err(ApiError::bad_input(
+            "id",
+            "The post's author is deleted; restore the user first",
+        ));
+    }
+    let post = set_deleted_at(&txn, post, None).await?;
+    let entries = audit::deletion_entries(
+        post.organization_id,
+        [(TABLE, post.id)],
+        Action::Restore,
+        Some(t),
+        None,
+    );
+    audit::record(&txn, actor, entries).await?;
+    txn.commit().await?;
+    Ok(post)
+}
+
+async fn set_deleted_at(
+    db: &impl ConnectionTrait,
+    post: post::Model,
+    deleted_at: Option<DateTime<Utc>>,
+) -> ApiResult<post::Model> {
+    let mut row: post::ActiveModel = post.into();
+    row.deleted_at = Set(deleted_at);
+    Ok(row.update(db).await?)
+}
+
+/// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent
+/// views never lose an increment. Not audited. Anyone who can read the post may count it.
+pub async fn record_view(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<post::Model> {
+    let visible = scope::posts(viewer, Deleted::Exclude)
+        .select_only()
+        .column(post::Column::Id)
+        .filter(post::Column::Id.eq(id))
+        .into_query();
+    post::Entity::update_many()
+        .col_expr(post::Column::ViewCount, Expr::col(post::Column::ViewCount).add(1))
+        .filter(post::Column::Id.in_subquery(visible))
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("Post"))
+}

@@ -1,0 +1,296 @@
+//! Users: reads, and create / update / soft delete / restore with the posts cascade.
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    sea_query::Expr,
+};
+
+use super::{Actor, audit, audit::Entry, begin_write, guard, now, validate};
+use crate::{
+    auth::Viewer,
+    entity::{
+        audit_log::Action,
+        organization, post,
+        scope::{self, Deleted},
+        user::{self, Role},
+    },
+    error::{ApiError, ApiResult},
+};
+
+pub const TABLE: &str = "users";
+
+/// The users a viewer may list, optionally of one organization.
+pub fn list(
+    viewer: &Viewer,
+    organization_id: Option<i32>,
+    include_deleted: bool,
+) -> ApiResult<Select<user::Entity>> {
+    guard::signed_in(viewer)?;
+    let select = scope::users(viewer, guard::deleted(viewer, include_deleted)?);
+    Ok(match organization_id {
+        Some(org) => select.filter(user::Column::OrganizationId.eq(org)),
+        None => select,
+    })
+}
+
+pub async fn by_id(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<Option<user::Model>> {
+    guard::signed_in(viewer)?;
+    Ok(scope::users(viewer, Deleted::Exclude)
+        .filter(user::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}
+
+pub async fn require(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i32,
+    deleted: Deleted,
+) -> ApiResult<user::Model> {
+    scope::users(viewer, deleted)
+        .filter(user::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    pub organization_id: Option<i32>,
+}
+
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> ApiResult<user::Model> {
+    let admin = guard::admin(&actor.viewer, "create users")?;
+    let organization_id = match (input.organization_id, admin) {
+        (Some(id), _) => id,
+        (None, Some(member)) => member.organization_id,
+        (None, None) => {
+            return Err(ApiError::bad_input(
+                "organizationId",
+                "`organizationId` is required for platform admins",
+            ));
+        }
+    };
+    let username = validate::username(&input.username)?;
+    let email = validate::email(&input.email)?;
+    let full_name = input
+        .full_name
+        .as_deref()
+        .map(validate::full_name)
+        .transpose()?
+        .flatten();
+    let txn = begin_write(db).await?;
+    super::organization::require(&txn, &actor.viewer, organization_id, Deleted::Exclude).await?;
+    let t = now();
+    let user = user::ActiveModel {
+        id: NotSet,
+        username: Set(username),
+        email: Set(email),
+        full_name: Set(full_name),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        organization_id: Set(organization_id),
+        role: Set(input.role.unwrap_or(Role::Member)),
+        created_at: Set(t),
+        updated_at: Set(t),
+        deleted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        vec![Entry {
+            organization_id: Some(organization_id),
+            action: Action::Create,
+            table: TABLE,
+            record_id: user.id,
+            old_values: None,
+            new_values: Some(audit::snapshot(&user)),
+        }],
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+#[derive(Default)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// `Some(None)` clears the full name.
+    pub full_name: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    changes: UserChanges,
+) -> ApiResult<user::Model> {
+    guard::signed_in(&actor.viewer)?;
+    let username = changes.username.as_deref().map(validate::username).transpose()?;
+    let email = changes.email.as_deref().map(validate::email).transpose()?;
+    let full_name = match &changes.full_name {
+        Some(Some(v)) => Some(validate::full_name(v)?),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let txn = begin_write(db).await?;
+    let old = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let is_self = actor.viewer.actor_user_id() == Some(old.id);
+    if !actor.viewer.is_admin() {
+        if !is_self {
+            return Err(ApiError::forbidden("Members can only update their own profile"));
+        }
+        if changes.role.is_some() || changes.is_active.is_some() {
+            return Err(ApiError::forbidden("Only admins can change `role` or `isActive`"));
+        }
+    }
+    let mut new = old.clone();
+    if let Some(v) = username {
+        new.username = v;
+    }
+    if let Some(v) = email {
+        new.email = v;
+    }
+    if let Some(v) = full_name {
+        new.full_name = v;
+    }
+    if let Some(v) = changes.role {
+        new.role = v;
+    }
+    if let Some(v) = changes.is_active {
+        new.is_active = v;
+    }
+    let field = if changes.role.is_some() {
+        "role"
+    } else {
+        "isActive"
+    };
+    if is_active_admin(&old) && !is_active_admin(&new) {
+        keep_an_admin(&txn, &old, field).await?;
+    }
+    let user = super::update_audited(&txn, actor, TABLE, Some(old.organization_id), old, new).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+fn is_active_admin(user: &user::Model) -> bool {
+    user.role == Role::Admin && user.is_active && user.deleted_at.is_none()
+}
+
+/// Refuses a change that would leave `user`'s organization without an active admin.
+/// On PostgreSQL the organization row is locked first, so two admins demoting each other
+/// at once cannot both succeed (SQLite write transactions are already serialized).
+async fn keep_an_admin(txn: &DatabaseTransaction, user: &user::Model, field: &'static str) -> ApiResult<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        organization::Entity::find_by_id(user.organization_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    let others = user::Entity::find()
+        .filter(user::Column::OrganizationId.eq(user.organization_id))
+        .filter(user::Column::Id.ne(user.id))
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::DeletedAt.is_null())
+        .count(txn)
+        .await?;
+    if others == 0 {
+        return Err(ApiError::bad_input(
+            field,
+            "An organization must keep at least one active admin",
+        ));
+    }
+    Ok(())
+}
+
+/// Soft-deletes the user and, with the same timestamp, their live posts.
+pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<user::Model> {
+    guard::admin(&actor.viewer, "delete users")?;
+    let txn = begin_write(db).await?;
+    let user = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    if is_active_admin(&user) {
+        keep_an_admin(&txn, &user, "id").await?;
+    }
+    let t = now();
+    let user = set_deleted_at(&txn, user, Some(t)).await?;
+    let posts = post::Entity::update_many()
+        .col_expr(post::Column::DeletedAt, Expr::value(t))
+        .filter(post::Column::UserId.eq(id))
+        .filter(post::Column::DeletedAt.is_null())
+        .exec_with_returning(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        cascade_entries(&user, &posts, Action::Delete, None, Some(t)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Restores the user and exactly the posts their deletion cascaded to.
+pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<user::Model> {
+    guard::admin(&actor.viewer, "restore users")?;
+    let txn = begin_write(db).await?;
+    let user = require(&txn, &actor.viewer, id, Deleted::Include).await?;
+    let Some(t) = user.deleted_at else {
+        return Err(ApiError::bad_input("id", "User is not deleted"));
+    };
+    let org =
+        super::organization::require(&txn, &actor.viewer, user.organization_id, Deleted::Include).await?;
+    if org.deleted_at.is_some() {
+        return Err(ApiError::bad_input(
+            "id",
+            "The user's organization is deleted; restore it first",
+        ));
+    }
+    let user = set_deleted_at(&txn, user, None).await?;
+    let posts = post::Entity::update_many()
+        .col_expr(
+            post::Column::DeletedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(post::Column::UserId.eq(id))
+        .filter(post::Column::DeletedAt.eq(t))
+        .exec_with_returning(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        cascade_entries(&user, &posts, Action::Restore, Some(t), None),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+async fn set_deleted_at(
+    db: &impl ConnectionTrait,
+    user: user::Model,
+    deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> ApiResult<user::Model> {
+    let mut row: user::ActiveModel = user.into();
+    row.deleted_at = Set(deleted_at);
+    Ok(row.update(db).await?)
+}
+
+fn cascade_entries(
+    user: &user::Model,
+    posts: &[post::Model],
+    action: Action,
+    old: Option<chrono::DateTime<chrono::Utc>>,
+    new: Option<chrono::DateTime<chrono::Utc>>,
+) -> Vec<Entry> {
+    let rows = std::iter::once((TABLE, user.id)).chain(posts.iter().map(|p| (super::post::TABLE, p.id)));
+    audit::deletion_entries(user.organization_id, rows, action, old, new)
+}

@@ -1,0 +1,144 @@
+//! Input rules of the contract. Each returns the trimmed value or `BAD_USER_INPUT`
+//! naming the field.
+use crate::error::{ApiError, ApiResult};
+
+fn clean(field: &'static str, value: &str) -> ApiResult<String> {
+    if value.contains('\0') {
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must not contain NUL characters"),
+        ));
+    }
+    Ok(value.trim().to_owned())
+}
+
+fn length(field: &'static str, value: String, min: usize, max: usize) -> ApiResult<String> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        let rule = if min == 0 {
+            format!("at most {max} characters")
+        } else {
+            format!("{min} to {max} characters")
+        };
+        return Err(ApiError::bad_input(field, format!("`{field}` must be {rule}")));
+    }
+    Ok(value)
+}
+
+pub fn name(value: &str) -> ApiResult<String> {
+    length("name", clean("name", value)?, 1, 100)
+}
+
+pub fn slug(value: &str) -> ApiResult<String> {
+    let value = length("slug", clean("slug", value)?, 1, 50)?;
+    let valid = value
+        .split('-')
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if valid {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_input(
+            "slug",
+            "`slug` may contain lowercase letters, digits and single hyphens between them",
+        ))
+    }
+}
+
+pub fn username(value: &str) -> ApiResult<String> {
+    let value = length("username", clean("username", value)?, 3, 80)?;
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_input(
+            "username",
+            "`username` may contain letters, digits, `_`, `.` and `-`",
+        ))
+    }
+}
+
+pub fn email(value: &str) -> ApiResult<String> {
+    let value = length("email", clean("email", value)?, 3, 120)?;
+    let invalid = || ApiError::bad_input("email", "`email` must be a valid email address");
+    let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
+    let domain_ok = !domain.contains('@')
+        && domain.split('.').count() >= 2
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+    let local_ok = !local.is_empty()
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    if domain_ok && local_ok {
+        Ok(value)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// `fullName`: at most 100 characters; blank becomes null.
+pub fn full_name(value: &str) -> ApiResult<Option<String>> {
+    let value = length("fullName", clean("fullName", value)?, 0, 100)?;
+    Ok((!value.is_empty()).then_some(value))
+}
+
+pub fn title(value: &str) -> ApiResult<String> {
+    let value = clean("title", value)?;
+    if value.is_empty() {
+        return Err(ApiError::bad_input("title", "`title` must not be blank"));
+    }
+    length("title", value, 1, 200)
+}
+
+/// `content` is free text; only NUL, which PostgreSQL cannot store, is refused.
+pub fn content(value: &str) -> ApiResult<String> {
+    clean("content", value).map(|_| value.to_owned())
+}
+
+/// A search term, escaped for `LIKE … ESCAPE '\'` so `%`, `_` and `\` match literally.
+pub fn search_pattern(value: &str) -> ApiResult<String> {
+    let value = clean("search", value)?.to_lowercase();
+    let mut pattern = String::with_capacity(value.len() + 2);
+    pattern.push('%');
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Ok(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_of_the_contract() {
+        assert_eq!(name("  Acme ").ok().as_deref(), Some("Acme"));
+        assert!(name("   ").is_err());
+        assert!(name(&"x".repeat(101)).is_err());
+        assert!(slug("acme-blog").is_ok());
+        assert!(slug("acme--blog").is_err());
+        assert!(slug("-acme").is_err());
+        assert!(slug("Acme").is_err());
+        assert!(username("al").is_err());
+        assert!(username("alice.b-c_d").is_ok());
+        assert!(username("alice bob").is_err());
+        assert!(email("alice@example.com").is_ok());
+        assert!(email("alice@localhost").is_err());
+        assert!(email("alice@@example.com").is_err());
+        assert!(email("a b@example.com").is_err());
+        assert!(title(" \t ").is_err());
+        assert!(title("a\0b").is_err());
+        assert_eq!(full_name("  ").ok(), Some(None));
+        assert_eq!(search_pattern("50%_a\\").ok().as_deref(), Some("%50\\%\\_a\\\\%"));
+    }
+}

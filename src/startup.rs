@@ -1,0 +1,167 @@
+//! Builds the application — database, migrations, keys, schema, router, listener — the
+//! same way for `main` and for tests (which bind port 0).
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use axum::Router;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::jwt::{KeySource, Verifier},
+    config::{Config, Environment},
+    db::{self, StatementCounter},
+    graphql,
+    http::{self, AppState},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is missing or invalid; the message names it.
+    #[error("{0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where a development secret is kept: beside the SQLite file, or in the working
+/// directory for other databases.
+fn dev_secret_path(config: &Config) -> PathBuf {
+    match config.sqlite_path() {
+        Some(db) => {
+            let mut name = db.into_os_string();
+            name.push(".jwt-secret");
+            PathBuf::from(name)
+        }
+        None => PathBuf::from(".blogql-dev.jwt-secret"),
+    }
+}
+
+/// Reads the development secret, creating it (mode 0600) on first use.
+fn dev_secret(config: &Config) -> Result<String, StartupError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use rand::{Rng, distr::Alphanumeric};
+
+    let path = dev_secret_path(config);
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        let secret = secret.trim().to_owned();
+        if secret.len() >= 16 {
+            return Ok(secret);
+        }
+    }
+    let secret: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(48)
+        .map(char::from)
+        .collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret)
+}
+
+/// The HS256 secret tokens are minted with: the configured one, or (outside production,
+/// with no public key) the development secret. `Ok(None)` when none applies.
+pub fn signing_secret(config: &Config) -> Result<Option<(String, bool)>, StartupError> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(Some((secret.clone(), false)));
+    }
+    if config.jwt_public_key.is_some() {
+        return Ok(None);
+    }
+    if config.env == Environment::Production {
+        return Err(StartupError::Config(
+            "BLOGQL_JWT_SECRET or BLOGQL_JWT_PUBLIC_KEY is required when BLOGQL_ENV=production".into(),
+        ));
+    }
+    Ok(Some((dev_secret(config)?, true)))
+}
+
+fn verifier(config: &Config, secret: Option<&str>) -> Result<Verifier, StartupError> {
+    let source = match (&config.jwt_public_key, secret) {
+        (Some(pem), _) => KeySource::PublicKeyPem(pem),
+        (None, Some(secret)) => KeySource::Secret(secret),
+        (None, None) => return Err(StartupError::Config("no JWT key configured".into())),
+    };
+    Verifier::new(
+        source,
+        config.jwt_issuer.as_deref(),
+        config.jwt_audience.as_deref(),
+    )
+    .map_err(StartupError::Config)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+    pub statements: StatementCounter,
+    /// Set when the server made up its own secret (development): tokens from it work.
+    pub dev_secret: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        let secret = signing_secret(config)?;
+        let verifier = verifier(config, secret.as_ref().map(|(s, _)| s.as_str()))?;
+        let database = db::connect(&config.database_url, config.db_max_connections, config.log_sql).await?;
+        if !config.no_migrate {
+            Migrator::up(&database.conn, None).await?;
+        }
+        let state = AppState {
+            schema: graphql::build(Some(database.conn.clone())),
+            db: database.conn.clone(),
+            statements: database.statements.clone(),
+            verifier: Arc::new(verifier),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        };
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(Application {
+            addr: listener.local_addr()?,
+            listener,
+            router: http::router(state),
+            db: database.conn,
+            statements: database.statements,
+            dev_secret: secret.filter(|(_, dev)| *dev).map(|(s, _)| s),
+        })
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and closes the pool.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
