@@ -7,7 +7,7 @@ use super::{
     enums::{OrderDirection, Plan},
     guard::signed_in,
     ids::{self, Kind},
-    pagination::{Conn, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate},
     post::{self, Post, PostFilter, PostListArgs, PostOrder},
     user::{self, User, UserFilter, UserListArgs, UserOrder},
 };
@@ -190,7 +190,7 @@ impl OrganizationQuery {
             field: OrganizationOrderField::CreatedAt,
             direction: OrderDirection::Asc,
         });
-        let (column, field, key): (_, _, fn(&organization::Model) -> (SortKey, i32)) = match order.field {
+        let (column, field, key): (_, _, KeyOf<organization::Model>) = match order.field {
             OrganizationOrderField::CreatedAt => (organization::Column::CreatedAt, "CREATED_AT", |o| {
                 (SortKey::Time(o.created_at), o.id)
             }),

@@ -52,6 +52,9 @@ struct Cursor {
     i: i32,
 }
 
+/// Reads a row's sort key and id, for its cursor.
+pub type KeyOf<M> = fn(&M) -> (SortKey, i32);
+
 /// The order of a list: the sort column, its public name, and the direction.
 pub struct Sort<C> {
     pub column: C,

@@ -7,7 +7,7 @@ use super::{
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate},
     user::User,
 };
 use crate::{
@@ -144,8 +144,8 @@ impl Default for PostOrder {
 }
 
 impl PostOrder {
-    fn sort(&self) -> (Sort<post::Column>, fn(&post::Model) -> (SortKey, i32)) {
-        let (column, field, key): (_, _, fn(&post::Model) -> (SortKey, i32)) = match self.field {
+    fn sort(&self) -> (Sort<post::Column>, KeyOf<post::Model>) {
+        let (column, field, key): (_, _, KeyOf<post::Model>) = match self.field {
             PostOrderField::CreatedAt => (post::Column::CreatedAt, "CREATED_AT", |p| {
                 (SortKey::Time(p.created_at), p.id)
             }),

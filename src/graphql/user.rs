@@ -8,7 +8,7 @@ use super::{
     guard::signed_in,
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate},
     post::{self, Post, PostFilter, PostListArgs, PostOrder, db_error},
 };
 use crate::{
@@ -167,7 +167,7 @@ pub async fn connection(
         field: UserOrderField::CreatedAt,
         direction: OrderDirection::Asc,
     });
-    let (column, field, key): (_, _, fn(&user::Model) -> (SortKey, i32)) = match order.field {
+    let (column, field, key): (_, _, KeyOf<user::Model>) = match order.field {
         UserOrderField::CreatedAt => (user::Column::CreatedAt, "CREATED_AT", |u| {
             (SortKey::Time(u.created_at), u.id)
         }),

@@ -40,7 +40,7 @@ pub fn diff(old: &Value, new: &Value) -> Option<(Value, Value)> {
             after.insert(key.clone(), value.clone());
         }
     }
-    (!after.is_empty()).then(|| (Value::Object(before), Value::Object(after)))
+    (!after.is_empty()).then_some((Value::Object(before), Value::Object(after)))
 }
 
 /// `{"deleted_at": value}`, the change a soft delete or restore makes to each row.
@@ -91,6 +91,17 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, entries: Vec<Entry
     Ok(())
 }
 
+/// The audit entries a viewer may list: org admins their organization's, platform admins
+/// all. Members are refused; `includeDeleted` is checked like on other lists.
+pub fn list(
+    viewer: &crate::auth::Viewer,
+    include_deleted: bool,
+) -> crate::error::ApiResult<sea_orm::Select<audit_log::Entity>> {
+    super::guard::admin(viewer, "read the audit log")?;
+    super::guard::deleted(viewer, include_deleted)?;
+    Ok(crate::entity::scope::audit_logs(viewer))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -107,15 +118,4 @@ mod tests {
         );
         assert_eq!(diff(&old, &old), None);
     }
-}
-
-/// The audit entries a viewer may list: org admins their organization's, platform admins
-/// all. Members are refused; `includeDeleted` is checked like on other lists.
-pub fn list(
-    viewer: &crate::auth::Viewer,
-    include_deleted: bool,
-) -> crate::error::ApiResult<sea_orm::Select<audit_log::Entity>> {
-    super::guard::admin(viewer, "read the audit log")?;
-    super::guard::deleted(viewer, include_deleted)?;
-    Ok(crate::entity::scope::audit_logs(viewer))
 }

@@ -1,1 +1,6 @@
+//! One test binary (one link) for the whole API, run against SQLite or PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod helpers;
 
+mod schema_file;
+mod walkthrough;

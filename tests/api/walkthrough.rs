@@ -1,0 +1,155 @@
+//! The original demo's walkthrough, in GraphQL, as the README shows it.
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn the_readme_walkthrough() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token();
+    let t = Some(admin.as_str());
+
+    let acme = app
+        .ok(
+            r#"mutation { createOrganization(input: {name: "Acme", slug: "acme", plan: PRO}) { id databaseId name slug plan } }"#,
+            json!({}),
+            t,
+        )
+        .await["createOrganization"]
+        .clone();
+    assert_eq!(acme["plan"], "PRO");
+    let acme_id = acme["id"].as_str().unwrap().to_owned();
+
+    let alice = app
+        .ok(
+            r#"mutation($org: ID!) { createUser(input: {username: "alice", email: "alice@acme.test", fullName: "Alice Liddell", organizationId: $org}) { id databaseId username organization { name } } }"#,
+            json!({ "org": acme_id }),
+            t,
+        )
+        .await["createUser"]
+        .clone();
+    assert_eq!(alice["organization"]["name"], "Acme");
+    let alice_id = alice["id"].as_str().unwrap().to_owned();
+    app.ok(
+        r#"mutation($org: ID!) { createUser(input: {username: "bob", email: "bob@acme.test", organizationId: $org}) { id } }"#,
+        json!({ "org": acme_id }),
+        t,
+    )
+    .await;
+
+    let post = app
+        .ok(
+            r#"mutation($a: ID!) { createPost(input: {title: "Hello, world", content: "First post", status: PUBLISHED, authorId: $a}) { id title status author { username } organization { slug } } }"#,
+            json!({ "a": alice_id }),
+            t,
+        )
+        .await["createPost"]
+        .clone();
+    assert_eq!(post["author"]["username"], "alice");
+    assert_eq!(post["organization"]["slug"], "acme");
+
+    let list = app
+        .ok(
+            r#"query($org: ID!) { posts(organizationId: $org) { totalCount edges { node { title author { username } } } } }"#,
+            json!({ "org": acme_id }),
+            t,
+        )
+        .await;
+    assert_eq!(list["posts"]["totalCount"], 1);
+    assert_eq!(list["posts"]["edges"][0]["node"]["author"]["username"], "alice");
+
+    let audit = app
+        .ok(
+            r#"{ auditLogs(filter: {tableName: "posts"}) { edges { node { action tableName recordId newValues } } } }"#,
+            json!({}),
+            t,
+        )
+        .await;
+    let entry = &audit["auditLogs"]["edges"][0]["node"];
+    assert_eq!(entry["action"], "CREATE");
+    assert_eq!(entry["newValues"]["title"], "Hello, world");
+    assert_eq!(entry["newValues"]["status"], "published");
+
+    // Soft-delete alice: she and her post disappear from lists and reads.
+    let deleted = app
+        .ok(
+            r#"mutation($id: ID!) { softDeleteUser(input: {id: $id}) { username deletedAt } }"#,
+            json!({ "id": alice_id }),
+            t,
+        )
+        .await;
+    assert!(deleted["softDeleteUser"]["deletedAt"].is_string());
+    let after = app
+        .ok(
+            r#"query($org: ID!, $a: ID!) { organization(id: $org) { users { totalCount edges { node { username } } } posts { totalCount } } user(id: $a) { username } }"#,
+            json!({ "org": acme_id, "a": alice_id }),
+            t,
+        )
+        .await;
+    assert_eq!(after["organization"]["users"]["totalCount"], 1);
+    assert_eq!(
+        after["organization"]["users"]["edges"][0]["node"]["username"],
+        "bob"
+    );
+    assert_eq!(after["organization"]["posts"]["totalCount"], 0);
+    assert!(after["user"].is_null());
+
+    // Restore: alice and the post her deletion took are back.
+    let restored = app
+        .ok(
+            r#"mutation($id: ID!) { restoreUser(input: {id: $id}) { username deletedAt } }"#,
+            json!({ "id": alice_id }),
+            t,
+        )
+        .await;
+    assert!(restored["restoreUser"]["deletedAt"].is_null());
+    let back = app
+        .ok(
+            r#"query($org: ID!) { organization(id: $org) { users { totalCount } posts { totalCount } } }"#,
+            json!({ "org": acme_id }),
+            t,
+        )
+        .await;
+    assert_eq!(back["organization"]["users"]["totalCount"], 2);
+    assert_eq!(back["organization"]["posts"]["totalCount"], 1);
+
+    // A second organization with charlie; each organization lists only its own users.
+    let globex = app
+        .ok(
+            r#"mutation { createOrganization(input: {name: "Globex", slug: "globex"}) { id } }"#,
+            json!({}),
+            t,
+        )
+        .await["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ok(
+        r#"mutation($org: ID!) { createUser(input: {username: "charlie", email: "charlie@globex.test", organizationId: $org}) { id } }"#,
+        json!({ "org": globex }),
+        t,
+    )
+    .await;
+    let globex_users = app
+        .ok(
+            r#"query($org: ID!) { organization(id: $org) { users { edges { node { username } } } } }"#,
+            json!({ "org": globex }),
+            t,
+        )
+        .await;
+    assert_eq!(
+        globex_users["organization"]["users"]["edges"],
+        json!([{ "node": { "username": "charlie" } }])
+    );
+
+    // A post by alice in the second organization is refused.
+    let (code, error) = app
+        .err(
+            r#"mutation($a: ID!, $org: ID!) { createPost(input: {title: "Wrong org", authorId: $a, organizationId: $org}) { id } }"#,
+            json!({ "a": alice_id, "org": globex }),
+            t,
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert_eq!(error["message"], "User does not belong to this organization");
+}
