@@ -157,6 +157,11 @@ pub struct Config {
     #[arg(long, env = "BLOGQL_DB_MAX_CONNECTIONS", value_name = "BLOGQL_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
 
+    /// How long a DataLoader collects keys before it queries, in milliseconds. Larger
+    /// values batch more reliably under CPU load, at that much latency per level.
+    #[arg(long, env = "BLOGQL_DATALOADER_DELAY_MS", value_name = "BLOGQL_DATALOADER_DELAY_MS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub dataloader_delay_ms: u64,
+
     /// Do not run migrations at start-up.
     #[arg(long)]
     pub no_migrate: bool,

@@ -5,7 +5,7 @@ use sea_orm::{DbErr, SqlErr};
 
 /// Not `Display` on purpose: async-graphql converts any `Display` type into an error
 /// without extensions, so `?` must go through the `From` below to keep the code.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     BadUserInput {
         message: String,

@@ -123,6 +123,7 @@ impl Application {
             statements: database.statements.clone(),
             verifier: Arc::new(verifier),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            loader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),
         };
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Application {

@@ -52,7 +52,7 @@ pub enum AuditAction {
 }
 
 /// Sort direction.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum OrderDirection {
     /// Ascending.
     Asc,

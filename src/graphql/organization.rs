@@ -84,9 +84,9 @@ impl Organization {
             last,
             before,
         };
-        user::connection(
+        user::nested_connection(
             ctx,
-            Some(self.0.id),
+            self.0.id,
             UserListArgs {
                 page,
                 filter,
@@ -116,7 +116,7 @@ impl Organization {
             last,
             before,
         };
-        post::connection(
+        post::nested_connection(
             ctx,
             Parent::Organization(self.0.id),
             PostListArgs {

@@ -2,20 +2,22 @@
 //!
 //! A cursor holds the sort key and the id of its row, so pages stay stable when rows are
 //! inserted before them. `totalCount` is a separate `COUNT(*)` run only when selected.
+use std::sync::Arc;
+
 use async_graphql::{
-    Context, Object,
+    Object,
     connection::{Connection, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Value,
     sea_query::{Alias, Expr, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
 
-use super::context::db;
 use crate::error::{ApiError, ApiResult};
 
 /// Largest page a client may ask for, and the page size when it asks for none.
@@ -144,108 +146,174 @@ impl<M> Page<M> {
     }
 }
 
+/// The validated page arguments of one list: cursor bounds, size and direction.
+#[derive(Clone, Debug)]
+pub struct Window {
+    after: Option<(SortKey, i32)>,
+    before: Option<(SortKey, i32)>,
+    limit: u64,
+    backward: bool,
+}
+
+impl Window {
+    pub fn new(args: &PageArgs, field: &str) -> ApiResult<Window> {
+        let first = page_size(args.first, "first")?;
+        let last = page_size(args.last, "last")?;
+        if first.is_some() && last.is_some() {
+            return Err(ApiError::bad_input(
+                "last",
+                "Pass either `first` or `last`, not both",
+            ));
+        }
+        let cursor =
+            |raw: &Option<String>, arg| raw.as_deref().map(|c| decode_cursor(c, field, arg)).transpose();
+        Ok(Window {
+            after: cursor(&args.after, "after")?,
+            before: cursor(&args.before, "before")?,
+            limit: last.or(first).unwrap_or(DEFAULT_PAGE as u64),
+            backward: last.is_some(),
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch_limit(&self) -> u64 {
+        self.limit + 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.limit == 0
+    }
+
+    /// The fetch order: backward pages read the order reversed from `before`.
+    pub fn order<C>(&self, sort: &Sort<C>) -> Order {
+        if sort.descending != self.backward {
+            Order::Desc
+        } else {
+            Order::Asc
+        }
+    }
+
+    /// Adds the cursor bounds to a list's query.
+    pub fn bound<E: EntityTrait>(&self, mut select: Select<E>, sort: &Sort<E::Column>) -> Select<E> {
+        if let Some((key, id)) = self.after.clone() {
+            select = select.filter(beyond(sort, key, id, true));
+        }
+        if let Some((key, id)) = self.before.clone() {
+            select = select.filter(beyond(sort, key, id, false));
+        }
+        select
+    }
+
+    /// Turns the fetched rows (in fetch order, at most `fetch_limit`) into a page.
+    pub fn page<M>(
+        &self,
+        mut rows: Vec<M>,
+        sort_field: &str,
+        key_of: KeyOf<M>,
+        count: TotalCount,
+    ) -> Page<M> {
+        let has_more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if self.backward {
+            rows.reverse();
+        }
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let (key, id) = key_of(&row);
+                (encode_cursor(sort_field, key, id), row)
+            })
+            .collect();
+        let (has_previous_page, has_next_page) = if self.backward {
+            (has_more, self.before.is_some())
+        } else {
+            (self.after.is_some(), has_more)
+        };
+        Page {
+            rows,
+            has_previous_page,
+            has_next_page,
+            count,
+        }
+    }
+}
+
 /// Runs one page of `select` (already scoped and filtered) in the order `sort`.
-pub async fn paginate<E, F>(
-    conn: &impl ConnectionTrait,
+pub async fn paginate<E: EntityTrait>(
+    conn: &DatabaseConnection,
     select: Select<E>,
     sort: &Sort<E::Column>,
     args: &PageArgs,
-    key_of: F,
-) -> ApiResult<Page<E::Model>>
-where
-    E: EntityTrait,
-    F: Fn(&E::Model) -> (SortKey, i32),
-{
-    let first = page_size(args.first, "first")?;
-    let last = page_size(args.last, "last")?;
-    if first.is_some() && last.is_some() {
-        return Err(ApiError::bad_input(
-            "last",
-            "Pass either `first` or `last`, not both",
-        ));
-    }
-    let after = args
-        .after
-        .as_deref()
-        .map(|c| decode_cursor(c, sort.field, "after"))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|c| decode_cursor(c, sort.field, "before"))
-        .transpose()?;
-
-    let count = TotalCount(select.clone().into_query());
-    let mut select = select;
-    if let Some((key, id)) = after.clone() {
-        select = select.filter(beyond(sort, key, id, true));
-    }
-    if let Some((key, id)) = before.clone() {
-        select = select.filter(beyond(sort, key, id, false));
-    }
-    let backward = last.is_some();
-    let limit = last.or(first).unwrap_or(DEFAULT_PAGE as u64);
-    // Backward pages read the order reversed from `before`, then flip the rows back.
-    let order = if sort.descending != backward {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
-    let mut rows = if limit == 0 {
+    key_of: KeyOf<E::Model>,
+) -> ApiResult<Page<E::Model>> {
+    let window = Window::new(args, sort.field)?;
+    let count = TotalCount::of_query(conn, select.clone().into_query());
+    let rows = if window.is_empty() {
         Vec::new()
     } else {
-        select
+        let order = window.order(sort);
+        window
+            .bound(select, sort)
             .order_by(sort.column, order.clone())
             .order_by(sort.id_column, order)
-            .limit(limit + 1)
+            .limit(window.fetch_limit())
             .all(conn)
             .await?
     };
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    if backward {
-        rows.reverse();
-    }
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            let (key, id) = key_of(&row);
-            (encode_cursor(sort.field, key, id), row)
-        })
-        .collect();
-    let (has_previous_page, has_next_page) = if backward {
-        (has_more, before.is_some())
-    } else {
-        (after.is_some(), has_more)
-    };
-    Ok(Page {
-        rows,
-        has_previous_page,
-        has_next_page,
-        count,
-    })
+    Ok(window.page(rows, sort.field, key_of, count))
 }
 
-/// The list's query without its page bounds, counted only when `totalCount` is selected.
-pub struct TotalCount(SelectStatement);
+/// `totalCount`, computed only when selected: a `COUNT(*)` of the list's query, or a
+/// batched count for nested lists.
+#[derive(Clone)]
+pub struct TotalCount(Arc<dyn Fn() -> BoxFuture<'static, ApiResult<i64>> + Send + Sync>);
+
+impl TotalCount {
+    pub fn new(count: impl Fn() -> BoxFuture<'static, ApiResult<i64>> + Send + Sync + 'static) -> Self {
+        TotalCount(Arc::new(count))
+    }
+
+    /// A nested list's count, batched with its siblings' through `loader`.
+    pub fn from_loader<L>(
+        loader: Arc<async_graphql::dataloader::DataLoader<crate::loaders::children::ChildCounts<L>>>,
+        key: (i32, L),
+    ) -> Self
+    where
+        L: crate::loaders::children::ChildList,
+    {
+        TotalCount::new(move || {
+            let loader = loader.clone();
+            let key = key.clone();
+            Box::pin(async move { Ok(loader.load_one(key).await.map_err(|e| (*e).clone())?.unwrap_or(0)) })
+        })
+    }
+
+    /// Counts the rows of `query` (without its order and page bounds).
+    pub fn of_query(db: &DatabaseConnection, mut query: SelectStatement) -> Self {
+        query.clear_order_by();
+        let db = db.clone();
+        TotalCount::new(move || {
+            let db = db.clone();
+            let query = Query::select()
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from_subquery(query.clone(), Alias::new("sub"))
+                .to_owned();
+            Box::pin(async move {
+                let row = db
+                    .query_one(&query)
+                    .await?
+                    .ok_or_else(|| ApiError::Internal("COUNT returned no row".into()))?;
+                Ok(row.try_get::<i64>("", "n")?)
+            })
+        })
+    }
+}
 
 #[Object]
 impl TotalCount {
     /// The number of items in the whole list (all pages), with the same filter.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let db = db(ctx)?;
-        let mut inner = self.0.clone();
-        inner.clear_order_by();
-        let query = Query::select()
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from_subquery(inner, Alias::new("sub"))
-            .to_owned();
-        let row = db
-            .query_one(&query)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::Internal("COUNT returned no row".into()))?;
-        let n: i64 = row.try_get("", "n").map_err(ApiError::from)?;
+    async fn total_count(&self) -> async_graphql::Result<i32> {
+        let n = (self.0)().await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 }

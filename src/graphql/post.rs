@@ -7,12 +7,13 @@ use super::{
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, TotalCount, Window, paginate},
     user::User,
 };
 use crate::{
     entity::post,
     error::ApiError,
+    loaders::children::ChildList,
     service::{self, post::Parent},
 };
 
@@ -113,7 +114,7 @@ impl PostFilter {
 }
 
 /// Fields a post list can be sorted by; ties are broken by id.
-#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum PostOrderField {
     /// Creation time.
     CreatedAt,
@@ -129,9 +130,9 @@ pub enum PostOrderField {
 #[derive(InputObject)]
 pub struct PostOrder {
     /// The field to sort by.
-    field: PostOrderField,
+    pub field: PostOrderField,
     /// The direction.
-    direction: OrderDirection,
+    pub direction: OrderDirection,
 }
 
 impl Default for PostOrder {
@@ -175,6 +176,86 @@ pub struct PostListArgs {
     pub filter: Option<PostFilter>,
     pub order_by: Option<PostOrder>,
     pub include_deleted: bool,
+}
+
+/// A nested post list (`Organization.posts`, `User.posts`) as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PostChildren {
+    by_author: bool,
+    filter: service::post::PostFilter,
+    field: PostOrderField,
+    direction: OrderDirection,
+    page: PageArgs,
+    include_deleted: bool,
+}
+
+impl ChildList for PostChildren {
+    type Entity = post::Entity;
+
+    fn select(&self, viewer: &crate::auth::Viewer) -> Result<sea_orm::Select<post::Entity>, ApiError> {
+        service::post::list(viewer, Parent::Any, &self.filter, self.include_deleted)
+    }
+    fn parent_column(&self) -> post::Column {
+        if self.by_author {
+            post::Column::UserId
+        } else {
+            post::Column::OrganizationId
+        }
+    }
+    fn parent_of(&self, row: &post::Model) -> i32 {
+        if self.by_author {
+            row.user_id
+        } else {
+            row.organization_id
+        }
+    }
+    fn sort(&self) -> (Sort<post::Column>, KeyOf<post::Model>) {
+        PostOrder {
+            field: self.field,
+            direction: self.direction,
+        }
+        .sort()
+    }
+    fn window(&self) -> Result<Window, ApiError> {
+        Window::new(&self.page, self.sort().0.field)
+    }
+    fn unpaged(&self) -> Self {
+        PostChildren {
+            page: PageArgs::default(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A nested post list: one batched statement for the pages of all parents at this level.
+pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {
+    let (by_author, parent_id) = match parent {
+        Parent::Author(id) => (true, id),
+        Parent::Organization(id) => (false, id),
+        Parent::Any => return connection(ctx, parent, args).await,
+    };
+    let order = args.order_by.unwrap_or_default();
+    let list = PostChildren {
+        by_author,
+        filter: args.filter.unwrap_or_default().into_service()?,
+        field: order.field,
+        direction: order.direction,
+        page: args.page,
+        include_deleted: args.include_deleted,
+    };
+    // Refuse what a top-level list refuses (arguments, `includeDeleted`) before loading.
+    let window = list.window()?;
+    list.select(viewer(ctx)?)?;
+    let loaders = loaders(ctx)?;
+    let rows = loaders
+        .post_pages
+        .load_one((parent_id, list.clone()))
+        .await
+        .map_err(|e| (*e).clone())?
+        .unwrap_or_default();
+    let (sort, key_of) = list.sort();
+    let count = TotalCount::from_loader(loaders.post_counts.clone(), (parent_id, list.unpaged()));
+    Ok(window.page(rows, sort.field, key_of, count).into_connection(Post))
 }
 
 pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {

@@ -8,12 +8,13 @@ use super::{
     guard::signed_in,
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, TotalCount, Window, paginate},
     post::{self, Post, PostFilter, PostListArgs, PostOrder, db_error},
 };
 use crate::{
     entity::user,
     error::ApiError,
+    loaders::children::ChildList,
     service::{self, post::Parent},
 };
 
@@ -101,7 +102,7 @@ impl User {
             last,
             before,
         };
-        post::connection(
+        post::nested_connection(
             ctx,
             Parent::Author(self.0.id),
             PostListArgs {
@@ -125,7 +126,7 @@ pub struct UserFilter {
 }
 
 /// Fields a user list can be sorted by; ties are broken by id.
-#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum UserOrderField {
     /// Creation time.
     CreatedAt,
@@ -149,40 +150,153 @@ pub struct UserListArgs {
     pub include_deleted: bool,
 }
 
+impl UserOrder {
+    fn sort(&self) -> (Sort<user::Column>, KeyOf<user::Model>) {
+        let (column, field, key): (_, _, KeyOf<user::Model>) = match self.field {
+            UserOrderField::CreatedAt => (user::Column::CreatedAt, "CREATED_AT", |u| {
+                (SortKey::Time(u.created_at), u.id)
+            }),
+            UserOrderField::Username => (user::Column::Username, "USERNAME", |u| {
+                (SortKey::Text(u.username.clone()), u.id)
+            }),
+        };
+        let sort = Sort {
+            column,
+            id_column: user::Column::Id,
+            field,
+            descending: self.direction.is_desc(),
+        };
+        (sort, key)
+    }
+}
+
+impl Default for UserOrder {
+    fn default() -> Self {
+        UserOrder {
+            field: UserOrderField::CreatedAt,
+            direction: OrderDirection::Asc,
+        }
+    }
+}
+
+/// `UserFilter` as stored values, hashable for loader keys.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct UserListFilter {
+    role: Option<user::Role>,
+    is_active: Option<bool>,
+}
+
+impl From<Option<UserFilter>> for UserListFilter {
+    fn from(filter: Option<UserFilter>) -> Self {
+        let filter = filter.unwrap_or_default();
+        UserListFilter {
+            role: filter.role.map(Into::into),
+            is_active: filter.is_active,
+        }
+    }
+}
+
+/// The users a viewer may list, with the filter applied.
+fn filtered(
+    viewer: &crate::auth::Viewer,
+    organization_id: Option<i32>,
+    filter: &UserListFilter,
+    include_deleted: bool,
+) -> Result<sea_orm::Select<user::Entity>, ApiError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut select = service::user::list(viewer, organization_id, include_deleted)?;
+    if let Some(role) = filter.role {
+        select = select.filter(user::Column::Role.eq(role));
+    }
+    if let Some(active) = filter.is_active {
+        select = select.filter(user::Column::IsActive.eq(active));
+    }
+    Ok(select)
+}
+
 pub async fn connection(
     ctx: &Context<'_>,
     organization_id: Option<i32>,
     args: UserListArgs,
 ) -> Result<Conn<User>> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let mut select = service::user::list(viewer(ctx)?, organization_id, args.include_deleted)?;
-    let filter = args.filter.unwrap_or_default();
-    if let Some(role) = filter.role {
-        select = select.filter(user::Column::Role.eq(user::Role::from(role)));
-    }
-    if let Some(active) = filter.is_active {
-        select = select.filter(user::Column::IsActive.eq(active));
-    }
-    let order = args.order_by.unwrap_or(UserOrder {
-        field: UserOrderField::CreatedAt,
-        direction: OrderDirection::Asc,
-    });
-    let (column, field, key): (_, _, KeyOf<user::Model>) = match order.field {
-        UserOrderField::CreatedAt => (user::Column::CreatedAt, "CREATED_AT", |u| {
-            (SortKey::Time(u.created_at), u.id)
-        }),
-        UserOrderField::Username => (user::Column::Username, "USERNAME", |u| {
-            (SortKey::Text(u.username.clone()), u.id)
-        }),
-    };
-    let sort = Sort {
-        column,
-        id_column: user::Column::Id,
-        field,
-        descending: order.direction.is_desc(),
-    };
+    let select = filtered(
+        viewer(ctx)?,
+        organization_id,
+        &args.filter.into(),
+        args.include_deleted,
+    )?;
+    let (sort, key) = args.order_by.unwrap_or_default().sort();
     let page = paginate(db(ctx)?, select, &sort, &args.page, key).await?;
     Ok(page.into_connection(User))
+}
+
+/// `Organization.users` as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UserChildren {
+    filter: UserListFilter,
+    field: UserOrderField,
+    direction: OrderDirection,
+    page: PageArgs,
+    include_deleted: bool,
+}
+
+impl ChildList for UserChildren {
+    type Entity = user::Entity;
+
+    fn select(&self, viewer: &crate::auth::Viewer) -> Result<sea_orm::Select<user::Entity>, ApiError> {
+        filtered(viewer, None, &self.filter, self.include_deleted)
+    }
+    fn parent_column(&self) -> user::Column {
+        user::Column::OrganizationId
+    }
+    fn parent_of(&self, row: &user::Model) -> i32 {
+        row.organization_id
+    }
+    fn sort(&self) -> (Sort<user::Column>, KeyOf<user::Model>) {
+        UserOrder {
+            field: self.field,
+            direction: self.direction,
+        }
+        .sort()
+    }
+    fn window(&self) -> Result<Window, ApiError> {
+        Window::new(&self.page, self.sort().0.field)
+    }
+    fn unpaged(&self) -> Self {
+        UserChildren {
+            page: PageArgs::default(),
+            ..self.clone()
+        }
+    }
+}
+
+/// An organization's users: one batched statement for all organizations at this level.
+pub async fn nested_connection(
+    ctx: &Context<'_>,
+    organization_id: i32,
+    args: UserListArgs,
+) -> Result<Conn<User>> {
+    let order = args.order_by.unwrap_or_default();
+    let list = UserChildren {
+        filter: args.filter.into(),
+        field: order.field,
+        direction: order.direction,
+        page: args.page,
+        include_deleted: args.include_deleted,
+    };
+    // Refuse what a top-level list refuses (arguments, `includeDeleted`) before loading.
+    let window = list.window()?;
+    list.select(viewer(ctx)?)?;
+    let loaders = loaders(ctx)?;
+    let rows = loaders
+        .user_pages
+        .load_one((organization_id, list.clone()))
+        .await
+        .map_err(|e| (*e).clone())?
+        .unwrap_or_default();
+    let (sort, key_of) = list.sort();
+    let count = TotalCount::from_loader(loaders.user_counts.clone(), (organization_id, list.unpaged()));
+    Ok(window.page(rows, sort.field, key_of, count).into_connection(User))
 }
 
 #[derive(Default)]

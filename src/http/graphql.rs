@@ -84,7 +84,7 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, request
     };
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = client_ip(peer.ip(), forwarded, &state.trusted_proxies);
-    let loaders = Loaders::new(&state.db, &viewer);
+    let loaders = Loaders::new(&state.db, &viewer, state.loader_delay);
     let actor = Actor {
         viewer,
         ip: Some(ip.to_string()),

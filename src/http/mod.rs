@@ -22,6 +22,7 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub verifier: Arc<Verifier>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    pub loader_delay: std::time::Duration,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,14 +1,30 @@
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::dataloader::Loader;
+use futures_util::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Select};
 
+type Batch<M> = Shared<BoxFuture<'static, Result<Arc<HashMap<i32, M>>, Arc<DbErr>>>>;
+
 /// Rows of one entity by id, batched into one `WHERE id IN (…)` within a scope.
+///
+/// It remembers every batch of the request, finished or still running: `post {
+/// organization }` and `post { author { organization } }` ask for the same rows at two
+/// levels, and the second ask joins the first batch instead of running another query,
+/// whichever finishes first. This makes the statement count a function of the request's
+/// shape, not of timing.
 pub struct ById<E: EntityTrait> {
     db: DatabaseConnection,
     scope: Select<E>,
     id: E::Column,
     id_of: fn(&E::Model) -> i32,
+    batches: Mutex<HashMap<i32, Batch<E::Model>>>,
 }
 
 impl<E: EntityTrait> ById<E> {
@@ -24,6 +40,7 @@ impl<E: EntityTrait> ById<E> {
             scope,
             id,
             id_of,
+            batches: Mutex::default(),
         }
     }
 }
@@ -37,12 +54,39 @@ where
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
-        let rows = self
-            .scope
-            .clone()
-            .filter(self.id.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|row| ((self.id_of)(&row), row)).collect())
+        let waits: Vec<(i32, Batch<E::Model>)> = {
+            let mut batches = self
+                .batches
+                .lock()
+                .map_err(|_| Arc::new(DbErr::Custom("loader poisoned".into())))?;
+            let new: Vec<i32> = keys
+                .iter()
+                .copied()
+                .filter(|k| !batches.contains_key(k))
+                .collect();
+            if !new.is_empty() {
+                let (db, id, id_of) = (self.db.clone(), self.id, self.id_of);
+                let select = self.scope.clone().filter(id.is_in(new.iter().copied()));
+                let batch: Batch<E::Model> = async move {
+                    let rows = select.all(&db).await.map_err(Arc::new)?;
+                    Ok(Arc::new(rows.into_iter().map(|row| (id_of(&row), row)).collect()))
+                }
+                .boxed()
+                .shared();
+                for key in new {
+                    batches.insert(key, batch.clone());
+                }
+            }
+            keys.iter()
+                .filter_map(|k| batches.get(k).map(|b| (*k, b.clone())))
+                .collect()
+        };
+        let mut found = HashMap::new();
+        for (key, batch) in waits {
+            if let Some(row) = batch.await?.get(&key) {
+                found.insert(key, row.clone());
+            }
+        }
+        Ok(found)
     }
 }

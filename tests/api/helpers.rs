@@ -125,6 +125,15 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The URL of this app's own database, for tests that must act on it directly.
+    pub fn database_url(&self) -> String {
+        match (&self._dir, &self.pg_database) {
+            (Some(dir), _) => format!("sqlite://{}", dir.path().join("test.db").display()),
+            (None, Some(name)) => with_database(&postgres_admin_url(), name),
+            (None, None) => unreachable!("a TestApp has a SQLite directory or a PostgreSQL database"),
+        }
+    }
+
     pub fn platform_token(&self) -> String {
         jwt::mint(
             SECRET,

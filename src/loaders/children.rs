@@ -1,0 +1,171 @@
+//! Nested connections batched per level: the pages of every parent in one statement.
+//!
+//! `organizations { users(first: 5) }` asks for the first five users of each organization.
+//! One query numbers each parent's rows with `ROW_NUMBER() OVER (PARTITION BY parent
+//! ORDER BY key, id)` — a window function both SQLite (3.25+) and PostgreSQL run — and
+//! keeps `fetch_limit` rows per parent; keyset bounds, filters and order are the same as
+//! for a top-level list. Loaders are keyed by (parent id, list arguments), so parents
+//! asking for the same page share one query.
+use std::{collections::HashMap, hash::Hash, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Order, QueryFilter,
+    QuerySelect, QueryTrait, Select,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
+};
+
+use crate::{
+    auth::Viewer,
+    error::ApiError,
+    graphql::pagination::{KeyOf, Sort, Window},
+};
+
+/// A nested list's arguments, as a loader key.
+pub trait ChildList: Clone + Eq + Hash + Send + Sync + 'static {
+    type Entity: EntityTrait<Model: FromQueryResult + Clone + Send + Sync>;
+
+    /// The list for all parents: scoped and filtered, without parent or page bounds.
+    fn select(&self, viewer: &Viewer) -> Result<Select<Self::Entity>, ApiError>;
+    /// The column naming a row's parent, and its value.
+    fn parent_column(&self) -> <Self::Entity as EntityTrait>::Column;
+    fn parent_of(&self, row: &<Self::Entity as EntityTrait>::Model) -> i32;
+    fn sort(
+        &self,
+    ) -> (
+        Sort<<Self::Entity as EntityTrait>::Column>,
+        KeyOf<<Self::Entity as EntityTrait>::Model>,
+    );
+    fn window(&self) -> Result<Window, ApiError>;
+    /// The same list without page arguments (the key of its count).
+    fn unpaged(&self) -> Self;
+}
+
+fn quoted<E: EntityTrait>(column: E::Column) -> String {
+    format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
+}
+
+/// Pages of a nested list, for many parents at once. Values are rows in fetch order.
+pub struct ChildPages<L> {
+    db: DatabaseConnection,
+    viewer: Viewer,
+    _list: std::marker::PhantomData<L>,
+}
+
+impl<L> ChildPages<L> {
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+        ChildPages {
+            db: db.clone(),
+            viewer: viewer.clone(),
+            _list: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Groups keys by their list arguments: one statement per distinct list.
+fn by_list<L: ChildList>(keys: &[(i32, L)]) -> HashMap<&L, Vec<i32>> {
+    let mut groups: HashMap<&L, Vec<i32>> = HashMap::new();
+    for (parent, list) in keys {
+        groups.entry(list).or_default().push(*parent);
+    }
+    groups
+}
+
+type Model<L> = <<L as ChildList>::Entity as EntityTrait>::Model;
+
+impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
+    type Value = Vec<Model<L>>;
+    type Error = Arc<ApiError>;
+
+    async fn load(&self, keys: &[(i32, L)]) -> Result<HashMap<(i32, L), Self::Value>, Self::Error> {
+        let mut pages = HashMap::new();
+        for (list, parents) in by_list(keys) {
+            let window = list.window()?;
+            let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
+            if !window.is_empty() {
+                let (sort, _) = list.sort();
+                let dir = match window.order(&sort) {
+                    Order::Desc => "DESC",
+                    _ => "ASC",
+                };
+                let row_number = format!(
+                    "ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {key} {dir}, {id} {dir})",
+                    parent = quoted::<L::Entity>(list.parent_column()),
+                    key = quoted::<L::Entity>(sort.column),
+                    id = quoted::<L::Entity>(sort.id_column),
+                );
+                let inner = window
+                    .bound(list.select(&self.viewer)?, &sort)
+                    .filter(list.parent_column().is_in(parents.iter().copied()))
+                    .expr_as(Expr::cust(row_number), "blogql_rn")
+                    .into_query();
+                let query = Query::select()
+                    .column(Asterisk)
+                    .from_subquery(inner, Alias::new("page"))
+                    .and_where(Expr::col(Alias::new("blogql_rn")).lte(window.fetch_limit()))
+                    .order_by(Alias::new("blogql_rn"), sea_orm::sea_query::Order::Asc)
+                    .to_owned();
+                let statement = self.db.get_database_backend().build(&query);
+                let rows = Model::<L>::find_by_statement(statement)
+                    .all(&self.db)
+                    .await
+                    .map_err(|e| Arc::new(ApiError::from(e)))?;
+                for row in rows {
+                    rows_of.entry(list.parent_of(&row)).or_default().push(row);
+                }
+            }
+            for parent in parents {
+                pages.insert(
+                    (parent, list.clone()),
+                    rows_of.remove(&parent).unwrap_or_default(),
+                );
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// `totalCount` of a nested list for many parents: one `GROUP BY parent` per list.
+pub struct ChildCounts<L> {
+    db: DatabaseConnection,
+    viewer: Viewer,
+    _list: std::marker::PhantomData<L>,
+}
+
+impl<L> ChildCounts<L> {
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+        ChildCounts {
+            db: db.clone(),
+            viewer: viewer.clone(),
+            _list: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<L: ChildList> Loader<(i32, L)> for ChildCounts<L> {
+    type Value = i64;
+    type Error = Arc<ApiError>;
+
+    async fn load(&self, keys: &[(i32, L)]) -> Result<HashMap<(i32, L), i64>, Self::Error> {
+        let mut counts = HashMap::new();
+        for (list, parents) in by_list(keys) {
+            let parent = list.parent_column();
+            let rows: Vec<(i32, i64)> = list
+                .select(&self.viewer)?
+                .select_only()
+                .column(parent)
+                .column_as(Expr::cust("COUNT(*)"), "n")
+                .filter(parent.is_in(parents.iter().copied()))
+                .group_by(parent)
+                .into_tuple()
+                .all(&self.db)
+                .await
+                .map_err(|e| Arc::new(ApiError::from(e)))?;
+            let found: HashMap<i32, i64> = rows.into_iter().collect();
+            for p in parents {
+                counts.insert((p, list.clone()), found.get(&p).copied().unwrap_or(0));
+            }
+        }
+        Ok(counts)
+    }
+}

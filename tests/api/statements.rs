@@ -1,0 +1,148 @@
+//! The number of SQL statements a request runs depends on its shape, never on how many
+//! rows it returns (counted by SeaORM's metric callback on the server's connection).
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// The loaders collect keys for 25 ms instead of 1 ms: on a loaded 2-core CI machine a
+/// debug build can take longer than 1 ms to reach every sibling of a level, which would
+/// split one batch into two and make the count depend on timing instead of shape.
+const BATCHING: &[&str] = &["--dataloader-delay-ms", "25"];
+
+/// Runs `query` and returns how many statements the server executed for it.
+async fn statements(app: &TestApp, query: &str, variables: Value, token: &str) -> u64 {
+    let before = app.statement_count();
+    app.ok(query, variables, Some(token)).await;
+    app.statement_count() - before
+}
+
+/// `orgs` organizations, each with `users` users with `posts` published posts each.
+async fn seed(app: &TestApp, orgs: usize, users: usize, posts: usize) -> Vec<i64> {
+    let mut org_ids = Vec::new();
+    for o in 0..orgs {
+        let org = app.create_org(&format!("Org {o}"), &format!("org-{o}")).await;
+        org_ids.push(org);
+        for u in 0..users {
+            let user = app.create_user(org, &format!("user_{o}_{u}"), "MEMBER").await;
+            for p in 0..posts {
+                app.create_post(user, &format!("Post {p} by {o}/{u}"), "PUBLISHED")
+                    .await;
+            }
+        }
+    }
+    org_ids
+}
+
+const POSTS_WITH_AUTHORS: &str = "{ posts(first: 100) { totalCount edges { node { title author { username organization { name } } organization { slug } } } } }";
+
+const ORGS_USERS_POSTS: &str = "{ organizations(first: 10) { totalCount edges { node { name \
+    users(first: 5) { totalCount edges { node { username \
+      posts(first: 3) { totalCount pageInfo { hasNextPage } edges { node { title author { username } } } } } } } \
+    posts(first: 2) { edges { node { title } } } } } } }";
+
+#[tokio::test]
+async fn posts_with_authors_cost_the_same_for_5_and_50_rows() {
+    let small = TestApp::spawn_with(BATCHING).await;
+    seed(&small, 1, 5, 1).await;
+    let large = TestApp::spawn_with(BATCHING).await;
+    seed(&large, 2, 5, 5).await;
+    let (a, b) = (small.platform_token(), large.platform_token());
+    let n_small = statements(&small, POSTS_WITH_AUTHORS, json!({}), &a).await;
+    let n_large = statements(&large, POSTS_WITH_AUTHORS, json!({}), &b).await;
+    let rows = large.ok(POSTS_WITH_AUTHORS, json!({}), Some(&b)).await;
+    assert_eq!(rows["posts"]["edges"].as_array().map(Vec::len), Some(50));
+    assert_eq!(
+        n_small, n_large,
+        "5 rows: {n_small} statements, 50 rows: {n_large}"
+    );
+    // posts + count + authors + organizations (of posts and of authors, one batch).
+    assert!(n_large <= 4, "{n_large} statements");
+}
+
+#[tokio::test]
+async fn nested_connections_are_batched_per_level() {
+    let small = TestApp::spawn_with(BATCHING).await;
+    seed(&small, 1, 1, 1).await;
+    let large = TestApp::spawn_with(BATCHING).await;
+    seed(&large, 3, 5, 4).await;
+    let (a, b) = (small.platform_token(), large.platform_token());
+    let n_small = statements(&small, ORGS_USERS_POSTS, json!({}), &a).await;
+    let n_large = statements(&large, ORGS_USERS_POSTS, json!({}), &b).await;
+    let data = large.ok(ORGS_USERS_POSTS, json!({}), Some(&b)).await;
+    let org = &data["organizations"]["edges"][0]["node"];
+    assert_eq!(data["organizations"]["totalCount"], 3);
+    assert_eq!(org["users"]["totalCount"], 5);
+    assert_eq!(org["users"]["edges"].as_array().map(Vec::len), Some(5));
+    let user_posts = &org["users"]["edges"][0]["node"]["posts"];
+    assert_eq!(user_posts["totalCount"], 4);
+    assert_eq!(user_posts["edges"].as_array().map(Vec::len), Some(3));
+    assert_eq!(user_posts["pageInfo"]["hasNextPage"], true);
+    assert_eq!(n_small, n_large, "small: {n_small} statements, large: {n_large}");
+}
+
+#[tokio::test]
+async fn nodes_cost_the_same_for_2_and_10_ids() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    let orgs = seed(&app, 5, 2, 2).await;
+    let token = app.platform_token();
+    // Each half: organizations and users (user ids 1..=10 exist: 5 orgs × 2 users).
+    let ids: Vec<String> = orgs
+        .iter()
+        .zip(1..)
+        .flat_map(|(org, user)| [base64_id("Organization", *org), base64_id("User", user)])
+        .collect();
+    let query = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Organization { name users(first: 2) { edges { node { username posts(first: 1) { totalCount } } } } } ... on User { username organization { name } } } }";
+    let two = statements(&app, query, json!({ "ids": ids[..2] }), &token).await;
+    let ten = statements(&app, query, json!({ "ids": ids }), &token).await;
+    assert_eq!(two, ten, "2 ids: {two} statements, 10 ids: {ten}");
+}
+
+fn base64_id(kind: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))
+}
+
+#[tokio::test]
+async fn mutations_run_a_bounded_number_of_statements() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let user = app.create_user(org, "alice", "MEMBER").await;
+    let post = app.create_post(user, "Hello", "PUBLISHED").await;
+    let cases = [
+        (
+            "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
+            json!({ "i": { "title": "T", "authorId": user.to_string() } }),
+            6,
+        ),
+        (
+            "mutation($i: UpdatePostInput!) { updatePost(input: $i) { id } }",
+            json!({ "i": { "id": post.to_string(), "title": "New" } }),
+            6,
+        ),
+        (
+            "mutation($id: ID!) { recordPostView(id: $id) { viewCount } }",
+            json!({ "id": post.to_string() }),
+            1,
+        ),
+        (
+            "mutation($i: SoftDeleteUserInput!) { softDeleteUser(input: $i) { id } }",
+            json!({ "i": { "id": user.to_string() } }),
+            7,
+        ),
+        (
+            "mutation($i: RestoreUserInput!) { restoreUser(input: $i) { id } }",
+            json!({ "i": { "id": user.to_string() } }),
+            8,
+        ),
+        (
+            "mutation($i: SoftDeleteOrganizationInput!) { softDeleteOrganization(input: $i) { id } }",
+            json!({ "i": { "id": org.to_string() } }),
+            8,
+        ),
+    ];
+    for (query, variables, bound) in cases {
+        let n = statements(&app, query, variables, &token).await;
+        assert!(n <= bound, "{query}: {n} statements, bound {bound}");
+    }
+}
