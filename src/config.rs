@@ -162,6 +162,72 @@ pub struct Config {
     #[arg(long, env = "BLOGQL_DATALOADER_DELAY_MS", value_name = "BLOGQL_DATALOADER_DELAY_MS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub dataloader_delay_ms: u64,
 
+    /// Deepest selection nesting a query may have.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_DEPTH",
+        value_name = "BLOGQL_MAX_DEPTH",
+        default_value_t = 12
+    )]
+    pub max_depth: usize,
+
+    /// Highest query cost; a connection costs its children times `first`/`last`.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_COMPLEXITY",
+        value_name = "BLOGQL_MAX_COMPLEXITY",
+        default_value_t = 20_000
+    )]
+    pub max_complexity: usize,
+
+    /// Most aliases in one document.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_ALIASES",
+        value_name = "BLOGQL_MAX_ALIASES",
+        default_value_t = 30
+    )]
+    pub max_aliases: usize,
+
+    /// Most root fields in one operation.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_ROOT_FIELDS",
+        value_name = "BLOGQL_MAX_ROOT_FIELDS",
+        default_value_t = 20
+    )]
+    pub max_root_fields: usize,
+
+    /// Most directives on one field.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_DIRECTIVES",
+        value_name = "BLOGQL_MAX_DIRECTIVES",
+        default_value_t = 10
+    )]
+    pub max_directives: usize,
+
+    /// Longest a request may run, in seconds; its database work is cancelled after.
+    #[arg(long, env = "BLOGQL_REQUEST_TIMEOUT_SECS", value_name = "BLOGQL_REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+
+    /// Serve introspection (default: on, off when BLOGQL_ENV=production).
+    #[arg(long, env = "BLOGQL_INTROSPECTION", value_name = "BLOGQL_INTROSPECTION", value_parser = BoolishValueParser::new())]
+    pub introspection: Option<bool>,
+
+    /// Serve GraphiQL on GET /graphql (default: on, off when BLOGQL_ENV=production).
+    #[arg(long, env = "BLOGQL_GRAPHIQL", value_name = "BLOGQL_GRAPHIQL", value_parser = BoolishValueParser::new())]
+    pub graphiql: Option<bool>,
+
+    /// Origins allowed by CORS (comma-separated); none by default.
+    #[arg(
+        long,
+        env = "BLOGQL_CORS_ORIGINS",
+        value_name = "BLOGQL_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
     /// Do not run migrations at start-up.
     #[arg(long)]
     pub no_migrate: bool,
@@ -178,8 +244,16 @@ impl Config {
         (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
     }
 
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn introspection_enabled(&self) -> bool {
+        self.introspection.unwrap_or(!self.is_production())
+    }
+
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or(!self.is_production())
     }
 }
 

@@ -23,6 +23,12 @@ impl StatementCounter {
     }
 }
 
+tokio::task_local! {
+    /// The statement counter of the request the current task works for. The request
+    /// handler sets it, and the loaders' spawner carries it into their batch tasks.
+    pub static REQUEST_STATEMENTS: Arc<AtomicU64>;
+}
+
 pub struct Database {
     pub conn: DatabaseConnection,
     pub statements: StatementCounter,
@@ -54,6 +60,8 @@ pub async fn connect(url: &str, max_connections: u32, log_sql: bool) -> Result<D
     let counter = statements.0.clone();
     conn.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        let _ = REQUEST_STATEMENTS.try_with(|n| n.fetch_add(1, Ordering::Relaxed));
+        metrics::counter!("blogql_db_statements_total").increment(1);
         if log_sql {
             tracing::info!(
                 target: "blogql::sql",

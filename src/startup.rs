@@ -118,12 +118,16 @@ impl Application {
             Migrator::up(&database.conn, None).await?;
         }
         let state = AppState {
-            schema: graphql::build(Some(database.conn.clone())),
+            schema: graphql::build(database.conn.clone(), &graphql::Options::from_config(config)),
             db: database.conn.clone(),
             statements: database.statements.clone(),
             verifier: Arc::new(verifier),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             loader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),
+            timeout: std::time::Duration::from_secs(config.request_timeout_secs),
+            graphiql: config.graphiql_enabled(),
+            production: config.is_production(),
+            cors_origins: config.cors_origins.clone(),
         };
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Application {

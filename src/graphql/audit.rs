@@ -102,6 +102,7 @@ impl AuditQuery {
     /// The audit log, newest first: an org admin's organization, or everything for
     /// platform admins. Members get FORBIDDEN.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,

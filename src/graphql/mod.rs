@@ -4,6 +4,7 @@ pub mod context;
 pub mod enums;
 pub mod guard;
 pub mod ids;
+pub mod limits;
 pub mod mutation;
 pub mod node;
 pub mod organization;
@@ -26,17 +27,54 @@ pub struct Query(
 
 pub type BlogSchema = Schema<Query, mutation::Mutation, EmptySubscription>;
 
-/// Builds the schema. `db` is `None` only for printing the SDL.
-pub fn build(db: Option<DatabaseConnection>) -> BlogSchema {
-    let builder = Schema::build(Query::default(), mutation::Mutation, EmptySubscription);
-    match db {
-        Some(db) => builder.data(db),
-        None => builder,
+/// Limits and switches of the served schema (see `Config`).
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_directives: usize,
+    pub limits: limits::Limits,
+    pub introspection: bool,
+    /// "Did you mean …?" hints in validation errors.
+    pub suggestions: bool,
+}
+
+impl Options {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Options {
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            max_directives: config.max_directives,
+            limits: limits::Limits {
+                max_aliases: config.max_aliases,
+                max_root_fields: config.max_root_fields,
+            },
+            introspection: config.introspection_enabled(),
+            suggestions: !config.is_production(),
+        }
     }
-    .finish()
+}
+
+/// Builds the served schema.
+pub fn build(db: DatabaseConnection, options: &Options) -> BlogSchema {
+    let mut builder = Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
+        .data(db)
+        .limit_depth(options.max_depth)
+        .limit_complexity(options.max_complexity)
+        .limit_directives(options.max_directives)
+        .extension(options.limits);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !options.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL of the served schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    build(None).sdl()
+    Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
+        .finish()
+        .sdl()
 }

@@ -90,6 +90,7 @@ impl NodeQuery {
             .flatten())
     }
 
+    #[graphql(complexity = "ids.len().max(1).saturating_mul(child_complexity)")]
     /// Objects by global id, in the order given; null for each invalid, missing or not
     /// visible id. At most 100 ids.
     async fn nodes(

@@ -67,6 +67,7 @@ impl Organization {
     }
     /// The organization's users, oldest first by default. Requires sign-in.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -99,6 +100,7 @@ impl Organization {
     /// The organization's posts, newest first by default (published ones only for
     /// anonymous callers).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -165,6 +167,7 @@ impl OrganizationQuery {
     /// Organizations the caller can see: their own, every one for platform admins, the
     /// active ones for anonymous callers.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

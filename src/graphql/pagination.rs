@@ -24,6 +24,13 @@ use crate::error::{ApiError, ApiResult};
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 20;
 
+/// The complexity of a connection field: its children count once per requested row, so
+/// `first: 100` nested three deep costs a million, not three hundred.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.or(last).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    rows.saturating_mul(child_complexity).saturating_add(1)
+}
+
 /// A connection of `N` nodes with `totalCount`.
 pub type Conn<N> = Connection<String, N, TotalCount, EmptyFields>;
 

@@ -275,6 +275,7 @@ impl PostQuery {
     /// Posts, newest first by default: those of one organization, or every post the
     /// caller can see. Anonymous callers get published posts of active organizations.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,

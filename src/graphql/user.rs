@@ -84,6 +84,7 @@ impl User {
     }
     /// The user's posts, newest first by default. Requires sign-in.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -306,6 +307,7 @@ pub struct UserQuery;
 impl UserQuery {
     /// Users the caller can see, optionally of one organization. Requires sign-in.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

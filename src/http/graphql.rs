@@ -1,25 +1,44 @@
 //! `POST /graphql`, `GET /graphql` (queries only, or GraphiQL for browsers).
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+    time::Instant,
+};
 
 use async_graphql::{ErrorExtensions, Request, http::GraphiQLSource, parser::types::OperationType};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::{
     Json,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, FromRequest, State},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
 };
 
-use super::AppState;
+use super::{AppState, metrics::operation_label, security};
 use crate::{auth::client_ip::client_ip, error::ApiError, loaders::Loaders, service::Actor};
 
 pub async fn post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
+    request: axum::extract::Request,
 ) -> Response {
-    execute(state, peer, &headers, request.into_inner()).await
+    let headers = request.headers().clone();
+    if !security::is_json_body(&headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "POST bodies must be `Content-Type: application/json`",
+        );
+    }
+    let request = match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
+        request, &state,
+    )
+    .await
+    {
+        Ok(request) => request.into_inner(),
+        Err(rejection) => return bad_request(&rejection.0.to_string()),
+    };
+    execute(state, peer, &headers, request).await
 }
 
 pub async fn get(
@@ -29,7 +48,7 @@ pub async fn get(
     uri: Uri,
 ) -> Response {
     let query = uri.query().unwrap_or_default();
-    if query.is_empty() && accepts_html(&headers) {
+    if query.is_empty() && accepts_html(&headers) && state.graphiql {
         return Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
@@ -38,9 +57,15 @@ pub async fn get(
         )
         .into_response();
     }
+    if state.production && !security::passes_csrf_check(&headers) {
+        return bad_request(
+            "This request has been blocked as a potential CSRF: send `apollo-require-preflight: true` \
+             or a `Content-Type` other than form, multipart or text/plain",
+        );
+    }
     let mut request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()),
+        Err(e) => return bad_request(&e.to_string()),
     };
     // GET is safe: mutations must be POSTed (GraphQL over HTTP).
     let name = request.operation_name.clone();
@@ -52,7 +77,7 @@ pub async fn get(
         if is_mutation {
             let mut response = error(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "BAD_REQUEST",
+                "BAD_USER_INPUT",
                 "Mutations must use POST",
             );
             response
@@ -72,25 +97,173 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 }
 
 async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, request: Request) -> Response {
-    let viewer = match super::auth::viewer(&state.db, &state.verifier, headers).await {
+    if request.query.trim().is_empty() {
+        return bad_request("The request has no `query`");
+    }
+    let started = Instant::now();
+    let request_id = format!("{:016x}", rand::random::<u64>());
+    let operation = operation_label(request.operation_name.as_deref());
+    let statements = Arc::new(AtomicU64::new(0));
+
+    let viewer = match crate::db::REQUEST_STATEMENTS
+        .scope(
+            statements.clone(),
+            super::auth::viewer(&state.db, &state.verifier, headers),
+        )
+        .await
+    {
         Ok(viewer) => viewer,
         Err(e) => {
             let status = match e {
                 ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };
+            record(&operation, &[e.code()], started);
             return graphql_error(status, &e);
         }
     };
+    let viewer_label = match &viewer {
+        crate::auth::Viewer::Anonymous => "anonymous".to_owned(),
+        crate::auth::Viewer::Member(m) => format!("user:{}", m.id),
+        crate::auth::Viewer::PlatformAdmin { subject } => format!("platform_admin:{subject}"),
+    };
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = client_ip(peer.ip(), forwarded, &state.trusted_proxies);
-    let loaders = Loaders::new(&state.db, &viewer, state.loader_delay);
+    let loaders = Loaders::new(&state.db, &viewer, state.loader_delay, statements.clone());
     let actor = Actor {
         viewer,
         ip: Some(ip.to_string()),
     };
     let request = request.data(actor).data(loaders);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+
+    let run = crate::db::REQUEST_STATEMENTS.scope(statements.clone(), state.schema.execute(request));
+    // Dropping the future on timeout cancels its database work.
+    let mut response = match tokio::time::timeout(state.timeout, run).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut error = async_graphql::ServerError::new(
+                format!(
+                    "The request took longer than {} s and was cancelled",
+                    state.timeout.as_secs()
+                ),
+                None,
+            );
+            error.extensions = Some(code_extension("QUERY_TOO_COMPLEX"));
+            async_graphql::Response::from_errors(vec![error])
+        }
+    };
+    for error in &mut response.errors {
+        ensure_code(error);
+    }
+    let codes: Vec<&str> = response.errors.iter().map(error_code).collect();
+    record(&operation, &codes, started);
+    tracing::info!(
+        target: "blogql::request",
+        request_id,
+        operation,
+        viewer = viewer_label,
+        errors = ?codes,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        statements = statements.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let mut http = respond(headers, response);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        http.headers_mut().insert("x-request-id", value);
+    }
+    http
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Serializes a result in the media type the client accepts (GraphQL over HTTP):
+/// `application/graphql-response+json` when asked for, where a request error (parse,
+/// validation, variables: nothing executed) is a 400 without `data`; otherwise
+/// `application/json` with 200.
+fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+    let graphql_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON));
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a response");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "Internal server error",
+            );
+        }
+    };
+    let (status, content_type) = if graphql_json {
+        if request_error {
+            if let Some(object) = body.as_object_mut() {
+                object.remove("data");
+            }
+            (
+                StatusCode::BAD_REQUEST,
+                "application/graphql-response+json; charset=utf-8",
+            )
+        } else {
+            (StatusCode::OK, "application/graphql-response+json; charset=utf-8")
+        }
+    } else {
+        (StatusCode::OK, "application/json; charset=utf-8")
+    };
+    let mut http = (status, Json(body)).into_response();
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    http
+}
+
+fn code_extension(code: &str) -> async_graphql::ErrorExtensionValues {
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    extensions
+}
+
+fn error_code(error: &async_graphql::ServerError) -> &str {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .unwrap_or("INTERNAL")
+}
+
+/// Errors raised by async-graphql itself (parse, validation, limits) carry no code: limit
+/// errors become `QUERY_TOO_COMPLEX`, the rest are the client's mistake, `BAD_USER_INPUT`.
+fn ensure_code(error: &mut async_graphql::ServerError) {
+    if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
+        return;
+    }
+    let message = error.message.to_ascii_lowercase();
+    let code = if message.contains("nested too deep")
+        || message.contains("too complex")
+        || message.contains("too many directives")
+    {
+        "QUERY_TOO_COMPLEX"
+    } else {
+        "BAD_USER_INPUT"
+    };
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", code);
+}
+
+fn record(operation: &str, codes: &[&str], started: Instant) {
+    let operation = operation.to_owned();
+    metrics::counter!("blogql_http_requests_total", "operation" => operation.clone()).increment(1);
+    metrics::histogram!("blogql_request_duration_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    for code in codes {
+        metrics::counter!("blogql_graphql_errors_total", "code" => code.to_string()).increment(1);
+    }
 }
 
 /// A response with one GraphQL error, for failures before execution.
@@ -106,6 +279,10 @@ fn graphql_error(status: StatusCode, err: &ApiError) -> Response {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
+}
+
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -1,14 +1,17 @@
-//! HTTP: routes, the GraphQL handler, authentication, health. No SQL, no business rules.
+//! HTTP: routes, the GraphQL handler, authentication, health, metrics. No SQL, no
+//! business rules.
 mod auth;
 mod graphql;
 mod health;
+mod metrics;
+mod security;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use ipnet::IpNet;
 use sea_orm::DatabaseConnection;
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use crate::{auth::jwt::Verifier, db::StatementCounter, graphql::BlogSchema};
 
@@ -22,16 +25,31 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub verifier: Arc<Verifier>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
-    pub loader_delay: std::time::Duration,
+    pub loader_delay: Duration,
+    pub timeout: Duration,
+    pub graphiql: bool,
+    /// Production hardening: CSRF prevention and security headers.
+    pub production: bool,
+    pub cors_origins: Vec<String>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    metrics::handle();
+    let cors = security::cors(&state.cors_origins);
+    let production = state.production;
+    let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(security::panic_response))
+        .layer(cors)
+        .with_state(state);
+    if production {
+        security::with_headers(router)
+    } else {
+        router
+    }
 }

@@ -3,13 +3,17 @@
 mod by_id;
 pub mod children;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use async_graphql::dataloader::DataLoader;
+use futures_util::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 pub use self::by_id::ById;
-use self::children::{ChildCounts, ChildList, ChildPages};
+use self::children::{ChildCounts, ChildPages};
 use crate::{
     auth::Viewer,
     entity::{audit_log, organization, post, scope, user},
@@ -30,76 +34,62 @@ pub struct Loaders {
     pub user_counts: Arc<DataLoader<ChildCounts<UserChildren>>>,
 }
 
-impl Loaders {
-    /// `delay` is how long a loader collects keys before it queries (see
-    /// `BLOGQL_DATALOADER_DELAY_MS`).
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer, delay: Duration) -> Self {
-        let deleted = scope::Deleted::Include;
-        Loaders {
-            organization: loader(
-                ById::new(
-                    db,
-                    scope::organizations(viewer, deleted),
-                    organization::Column::Id,
-                    |m: &organization::Model| m.id,
-                ),
-                delay,
-            ),
-            user: loader(
-                ById::new(
-                    db,
-                    scope::users(viewer, deleted),
-                    user::Column::Id,
-                    |m: &user::Model| m.id,
-                ),
-                delay,
-            ),
-            post: loader(
-                ById::new(
-                    db,
-                    scope::posts(viewer, deleted),
-                    post::Column::Id,
-                    |m: &post::Model| m.id,
-                ),
-                delay,
-            ),
-            audit_log: loader(
-                ById::new(
-                    db,
-                    scope::audit_logs(viewer),
-                    audit_log::Column::Id,
-                    |m: &audit_log::Model| m.id,
-                ),
-                delay,
-            ),
-            post_pages: pages(db, viewer, delay),
-            post_counts: Arc::new(counts(db, viewer, delay)),
-            user_pages: pages(db, viewer, delay),
-            user_counts: Arc::new(counts(db, viewer, delay)),
-        }
+/// How a request's loaders are made: how long they collect keys (see
+/// `BLOGQL_DATALOADER_DELAY_MS`) and which statement counter their tasks report to.
+struct Factory {
+    delay: Duration,
+    statements: Arc<AtomicU64>,
+}
+
+impl Factory {
+    /// `ById` remembers its batches itself, so no DataLoader caches.
+    fn make<L: Send + Sync + 'static>(&self, loader: L) -> DataLoader<L> {
+        let statements = self.statements.clone();
+        let spawn = move |batch: BoxFuture<'static, ()>| {
+            tokio::spawn(crate::db::REQUEST_STATEMENTS.scope(statements.clone(), batch));
+        };
+        DataLoader::new(loader, spawn).delay(self.delay)
     }
 }
 
-/// `ById` remembers its batches itself, so the DataLoader does not cache.
-fn loader<E: sea_orm::EntityTrait>(by_id: ById<E>, delay: Duration) -> DataLoader<ById<E>>
-where
-    E::Model: Clone + Send + Sync + 'static,
-{
-    DataLoader::new(by_id, tokio::spawn).delay(delay)
-}
-
-fn pages<L: ChildList>(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    delay: Duration,
-) -> DataLoader<ChildPages<L>> {
-    DataLoader::new(ChildPages::new(db, viewer), tokio::spawn).delay(delay)
-}
-
-fn counts<L: ChildList>(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    delay: Duration,
-) -> DataLoader<ChildCounts<L>> {
-    DataLoader::new(ChildCounts::new(db, viewer), tokio::spawn).delay(delay)
+impl Loaders {
+    pub fn new(
+        db: &DatabaseConnection,
+        viewer: &Viewer,
+        delay: Duration,
+        statements: Arc<AtomicU64>,
+    ) -> Self {
+        let f = Factory { delay, statements };
+        let deleted = scope::Deleted::Include;
+        Loaders {
+            organization: f.make(ById::new(
+                db,
+                scope::organizations(viewer, deleted),
+                organization::Column::Id,
+                |m: &organization::Model| m.id,
+            )),
+            user: f.make(ById::new(
+                db,
+                scope::users(viewer, deleted),
+                user::Column::Id,
+                |m: &user::Model| m.id,
+            )),
+            post: f.make(ById::new(
+                db,
+                scope::posts(viewer, deleted),
+                post::Column::Id,
+                |m: &post::Model| m.id,
+            )),
+            audit_log: f.make(ById::new(
+                db,
+                scope::audit_logs(viewer),
+                audit_log::Column::Id,
+                |m: &audit_log::Model| m.id,
+            )),
+            post_pages: f.make(ChildPages::new(db, viewer)),
+            post_counts: Arc::new(f.make(ChildCounts::new(db, viewer))),
+            user_pages: f.make(ChildPages::new(db, viewer)),
+            user_counts: Arc::new(f.make(ChildCounts::new(db, viewer))),
+        }
+    }
 }

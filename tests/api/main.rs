@@ -2,10 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod helpers;
 
+mod actor_ip;
 mod audit;
 mod cascade;
+mod concurrency;
+mod pagination;
 mod permissions;
 mod schema_file;
 mod statements;
+mod tenancy;
+mod tokens;
+mod transport;
 mod validation;
 mod walkthrough;

@@ -1,0 +1,59 @@
+//! `GET /metrics`: Prometheus text. Requests and latency by operation, errors by code,
+//! SQL statements, pool gauges.
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use super::AppState;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the process-wide recorder once (tests start many servers in one process).
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = || {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), LATENCY_BUCKETS)
+                .unwrap_or_else(|_| PrometheusBuilder::new())
+        };
+        builder()
+            .install_recorder()
+            .unwrap_or_else(|_| builder().build_recorder().handle())
+    })
+}
+
+pub async fn render(State(state): State<AppState>) -> String {
+    // The pool getters panic on the other backend, so ask by backend.
+    let (size, idle) = match state.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = state.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    };
+    metrics::gauge!("blogql_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("blogql_db_pool_connections", "state" => "in_use")
+        .set(size.saturating_sub(idle as u32) as f64);
+    handle().render()
+}
+
+/// A bounded label for an operation name chosen by the client.
+pub fn operation_label(name: Option<&str>) -> String {
+    match name {
+        Some(name) if !name.is_empty() => name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect(),
+        _ => "anonymous".into(),
+    }
+}

@@ -1,0 +1,793 @@
+//! Tenancy: another organization's data is never returned and never revealed. A foreign
+//! id gets exactly the response a non-existent id gets; lists, nested connections and
+//! DataLoader-backed relations hold only the caller's organization; emails stay inside it.
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// A database id no row has.
+const MISSING: i64 = 987_654;
+
+struct World {
+    id: BTreeMap<&'static str, i64>,
+    gid: BTreeMap<&'static str, String>,
+    kind: BTreeMap<&'static str, &'static str>,
+}
+
+impl World {
+    fn id(&self, name: &str) -> i64 {
+        self.id[name]
+    }
+    fn gid(&self, name: &str) -> String {
+        self.gid[name].clone()
+    }
+}
+
+async fn platform(app: &TestApp, query: &str, vars: Value) -> Value {
+    app.ok(query, vars, Some(&app.platform_token())).await
+}
+
+async fn soft_delete(app: &TestApp, what: &str, id: i64) {
+    let query = format!("mutation($id: ID!) {{ softDelete{what}(input: {{id: $id}}) {{ deletedAt }} }}");
+    let data = platform(app, &query, json!({ "id": id.to_string() })).await;
+    assert!(data[format!("softDelete{what}")]["deletedAt"].is_string());
+}
+
+/// Organizations A and B (active), C (inactive) and D (deleted), each with users and
+/// posts; deleted rows in A; an audit trail with actions by A's admin.
+async fn build_world(app: &TestApp) -> World {
+    let mut id = BTreeMap::new();
+    let mut kind = BTreeMap::new();
+    for (name, slug) in [
+        ("orgA", "org-a"),
+        ("orgB", "org-b"),
+        ("orgC", "org-c"),
+        ("orgD", "org-d"),
+    ] {
+        id.insert(name, app.create_org(&format!("Org {slug}"), slug).await);
+        kind.insert(name, "Organization");
+    }
+    let users = [
+        ("adminA", "orgA", "ADMIN"),
+        ("memberA", "orgA", "MEMBER"),
+        ("goneA", "orgA", "MEMBER"),
+        ("adminB", "orgB", "ADMIN"),
+        ("memberB", "orgB", "MEMBER"),
+        ("memberC", "orgC", "MEMBER"),
+        ("memberD", "orgD", "MEMBER"),
+    ];
+    for (name, org, role) in users {
+        let username = name.to_lowercase();
+        id.insert(name, app.create_user(id[org], &username, role).await);
+        kind.insert(name, "User");
+    }
+    let posts = [
+        ("pubA", "memberA", "PUBLISHED"),
+        ("draftA", "memberA", "DRAFT"),
+        ("adminPostA", "adminA", "PUBLISHED"),
+        ("deletedA", "memberA", "PUBLISHED"),
+        ("gonePostA", "goneA", "PUBLISHED"),
+        ("pubB", "memberB", "PUBLISHED"),
+        ("draftB", "memberB", "DRAFT"),
+        ("pubC", "memberC", "PUBLISHED"),
+        ("pubD", "memberD", "PUBLISHED"),
+    ];
+    for (name, author, status) in posts {
+        id.insert(
+            name,
+            app.create_post(id[author], &format!("{name} title"), status)
+                .await,
+        );
+        kind.insert(name, "Post");
+    }
+    // Admin A acts, so the audit trail has entries with A's admin as actor.
+    let admin_a = app.user_token(id["adminA"]);
+    app.ok(
+        "mutation($id: ID!) { updatePost(input: {id: $id, content: \"edited by admin A\"}) { id } }",
+        json!({ "id": id["draftA"].to_string() }),
+        Some(&admin_a),
+    )
+    .await;
+    app.ok(
+        "mutation($id: ID!) { updateUser(input: {id: $id, fullName: \"Member of A\"}) { id } }",
+        json!({ "id": id["memberA"].to_string() }),
+        Some(&admin_a),
+    )
+    .await;
+
+    let mut gid = BTreeMap::new();
+    for (name, kind) in &kind {
+        let field = kind.to_lowercase();
+        let query = format!("query($id: ID!) {{ {field}(id: $id) {{ id }} }}");
+        let data = platform(app, &query, json!({ "id": id[name].to_string() })).await;
+        gid.insert(*name, data[field.as_str()]["id"].as_str().unwrap().to_owned());
+    }
+    let audit = platform(
+        app,
+        r#"query($r: Int!) { auditLogs(filter: {tableName: "posts", recordId: $r, action: UPDATE}) { nodes { id databaseId } } }"#,
+        json!({ "r": id["draftA"] }),
+    )
+    .await;
+    let entry = &audit["auditLogs"]["nodes"][0];
+    id.insert("auditA", entry["databaseId"].as_i64().unwrap());
+    gid.insert("auditA", entry["id"].as_str().unwrap().to_owned());
+    kind.insert("auditA", "AuditLog");
+
+    platform(
+        app,
+        "mutation($id: ID!) { updateOrganization(input: {id: $id, isActive: false}) { isActive } }",
+        json!({ "id": id["orgC"].to_string() }),
+    )
+    .await;
+    soft_delete(app, "Post", id["deletedA"]).await;
+    soft_delete(app, "User", id["goneA"]).await;
+    soft_delete(app, "Organization", id["orgD"]).await;
+    World { id, gid, kind }
+}
+
+/// The global id of a row of `kind` that does not exist. Checked against the server's
+/// own encoding first, so a change of format fails loudly instead of testing nothing.
+fn missing_gid(w: &World, kind: &str) -> String {
+    let (name, _) = w.kind.iter().find(|(_, k)| **k == kind).unwrap();
+    assert_eq!(
+        STANDARD.encode(format!("{kind}:{}", w.id(name))),
+        w.gid(name),
+        "global id format changed; update missing_gid"
+    );
+    STANDARD.encode(format!("{kind}:{MISSING}"))
+}
+
+/// One comparison: `query` with `$id` set to a foreign id and to a missing one.
+struct Case {
+    query: &'static str,
+    /// Names of foreign rows (their global and their database ids are both tried).
+    foreign: &'static [&'static str],
+    /// The kind of the missing id to compare with.
+    kind: &'static str,
+    /// Who tries: the outsiders of organization A.
+    callers: &'static [Caller],
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Caller {
+    Anonymous,
+    MemberB,
+    AdminB,
+}
+
+const B: &[Caller] = &[Caller::MemberB, Caller::AdminB];
+const ALL: &[Caller] = &[Caller::Anonymous, Caller::MemberB, Caller::AdminB];
+
+fn token(app: &TestApp, w: &World, caller: Caller) -> Option<String> {
+    match caller {
+        Caller::Anonymous => None,
+        Caller::MemberB => Some(app.user_token(w.id("memberB"))),
+        Caller::AdminB => Some(app.user_token(w.id("adminB"))),
+    }
+}
+
+/// Runs every case for every caller and id form; returns the failures.
+async fn compare(app: &TestApp, w: &World, cases: &[Case]) -> (usize, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut checks = 0;
+    for case in cases {
+        for caller in case.callers {
+            let token = token(app, w, *caller);
+            for name in case.foreign {
+                let forms = [
+                    (json!(w.gid(name)), json!(missing_gid(w, case.kind))),
+                    (json!(w.id(name).to_string()), json!(MISSING.to_string())),
+                ];
+                for (foreign, missing) in forms {
+                    let f = app
+                        .gql(case.query, json!({ "id": foreign }), token.as_deref())
+                        .await;
+                    let m = app
+                        .gql(case.query, json!({ "id": missing }), token.as_deref())
+                        .await;
+                    checks += 1;
+                    if f != m {
+                        failures.push(format!(
+                            "{caller:?} {name} ({foreign}) vs missing ({missing}) differ for {}\n    foreign: {f}\n    missing: {m}",
+                            case.query
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    (checks, failures)
+}
+
+#[tokio::test]
+async fn foreign_ids_read_exactly_like_missing_ones() {
+    let app = TestApp::spawn().await;
+    let w = build_world(&app).await;
+
+    // The foreign ids are real: organization A's own users and platform admins read them.
+    let member_a = app.user_token(w.id("memberA"));
+    let seen = app
+        .ok(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": (["orgA", "memberA", "pubA", "draftA"].map(|n| w.gid(n))) }),
+            Some(&member_a),
+        )
+        .await;
+    assert!(
+        seen["nodes"].as_array().unwrap().iter().all(|n| n.is_object()),
+        "{seen}"
+    );
+
+    let cases = [
+        Case {
+            query: "query($id: ID!) { post(id: $id) { id title } }",
+            foreign: &["pubA", "draftA", "deletedA", "gonePostA"],
+            kind: "Post",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { post(id: $id) { id title author { username } } }",
+            foreign: &["draftA", "deletedA", "pubC", "pubD"],
+            kind: "Post",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { user(id: $id) { id username email } }",
+            foreign: &["memberA", "adminA", "goneA", "memberC"],
+            kind: "User",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { organization(id: $id) { id name } }",
+            foreign: &["orgA", "orgD"],
+            kind: "Organization",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { organization(id: $id) { id name } }",
+            foreign: &["orgC", "orgD"],
+            kind: "Organization",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { node(id: $id) { id } }",
+            foreign: &["orgA", "memberA", "pubA", "draftA", "auditA"],
+            kind: "Post",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { node(id: $id) { id } }",
+            foreign: &["draftA", "deletedA", "pubC", "orgC", "orgD", "auditA"],
+            kind: "Post",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { nodes(ids: [$id, $id]) { id } }",
+            foreign: &["orgA", "memberA", "goneA", "pubA", "draftA", "auditA"],
+            kind: "User",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { users(organizationId: $id) { totalCount nodes { id } pageInfo { startCursor endCursor } } }",
+            foreign: &["orgA", "orgD"],
+            kind: "Organization",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { posts(organizationId: $id) { totalCount nodes { id } } }",
+            foreign: &["orgA", "orgC", "orgD"],
+            kind: "Organization",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { posts(filter: {authorId: $id}) { totalCount nodes { id } } }",
+            foreign: &["memberA", "adminA", "goneA", "memberC"],
+            kind: "User",
+            callers: ALL,
+        },
+        Case {
+            query: "query($id: ID!) { viewer { organization { posts(filter: {authorId: $id}) { totalCount } } } }",
+            foreign: &["memberA", "adminA"],
+            kind: "User",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { auditLogs(filter: {actorId: $id}) { totalCount nodes { id } } }",
+            foreign: &["adminA", "memberA"],
+            kind: "User",
+            callers: ALL,
+        },
+    ];
+    let (mut checks, mut failures) = compare(&app, &w, &cases).await;
+
+    // Slugs and audit record ids are ids too.
+    for caller in ALL {
+        let token = token(&app, &w, *caller);
+        let slugs: &[&str] = match caller {
+            Caller::Anonymous => &["org-c", "org-d"],
+            _ => &["org-a", "org-c", "org-d"],
+        };
+        for slug in slugs {
+            let q = "query($s: String!) { organization(slug: $s) { id name } }";
+            let f = app.gql(q, json!({ "s": slug }), token.as_deref()).await;
+            let m = app.gql(q, json!({ "s": "no-such-org" }), token.as_deref()).await;
+            checks += 1;
+            if f != m {
+                failures.push(format!("{caller:?} slug {slug}: {f} vs {m}"));
+            }
+        }
+    }
+    let admin_b = app.user_token(w.id("adminB"));
+    for name in ["pubA", "memberA", "orgA"] {
+        let q = "query($r: Int!) { auditLogs(filter: {recordId: $r}) { totalCount nodes { id } } }";
+        let f = app.gql(q, json!({ "r": w.id(name) }), Some(&admin_b)).await;
+        let m = app.gql(q, json!({ "r": MISSING }), Some(&admin_b)).await;
+        checks += 1;
+        if f != m {
+            failures.push(format!("admin B audit recordId {name}: {f} vs {m}"));
+        }
+    }
+    println!("foreign vs missing reads: {checks} comparisons");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The mutation cases, keyed by mutation field. Every mutation the schema has must be
+/// here; `createOrganization` names no existing row.
+fn mutation_cases() -> BTreeMap<&'static str, Vec<Case>> {
+    let mut cases: BTreeMap<&'static str, Vec<Case>> = BTreeMap::new();
+    let mut add = |field, query, foreign, kind, callers| {
+        cases.entry(field).or_default().push(Case {
+            query,
+            foreign,
+            kind,
+            callers,
+        })
+    };
+    add(
+        "updateOrganization",
+        r#"mutation($id: ID!) { updateOrganization(input: {id: $id, name: "Taken over"}) { id name } }"#,
+        &["orgA", "orgC", "orgD"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "updateOrganization",
+        r#"mutation($id: ID!) { updateOrganization(input: {id: $id, slug: "bad slug!"}) { id } }"#,
+        &["orgA"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "softDeleteOrganization",
+        "mutation($id: ID!) { softDeleteOrganization(input: {id: $id}) { id } }",
+        &["orgA", "orgD"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "restoreOrganization",
+        "mutation($id: ID!) { restoreOrganization(input: {id: $id}) { id } }",
+        &["orgA", "orgD"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "createUser",
+        r#"mutation($id: ID!) { createUser(input: {username: "intruder", email: "intruder@example.com", organizationId: $id}) { id } }"#,
+        &["orgA", "orgC", "orgD"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "updateUser",
+        r#"mutation($id: ID!) { updateUser(input: {id: $id, fullName: "Hijacked"}) { id fullName } }"#,
+        &["memberA", "adminA", "goneA", "memberC"],
+        "User",
+        ALL,
+    );
+    add(
+        "updateUser",
+        "mutation($id: ID!) { updateUser(input: {id: $id, role: ADMIN}) { id role } }",
+        &["memberA"],
+        "User",
+        ALL,
+    );
+    add(
+        "softDeleteUser",
+        "mutation($id: ID!) { softDeleteUser(input: {id: $id}) { id } }",
+        &["memberA", "adminA", "goneA"],
+        "User",
+        ALL,
+    );
+    add(
+        "restoreUser",
+        "mutation($id: ID!) { restoreUser(input: {id: $id}) { id } }",
+        &["goneA", "memberA", "memberD"],
+        "User",
+        ALL,
+    );
+    add(
+        "createPost",
+        r#"mutation($id: ID!) { createPost(input: {title: "Intrusion", authorId: $id}) { id } }"#,
+        &["memberA", "adminA", "goneA"],
+        "User",
+        ALL,
+    );
+    add(
+        "createPost",
+        r#"mutation($id: ID!) { createPost(input: {title: "Intrusion", organizationId: $id}) { id } }"#,
+        &["orgA", "orgC", "orgD"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "updatePost",
+        r#"mutation($id: ID!) { updatePost(input: {id: $id, title: "Defaced"}) { id title } }"#,
+        &["pubA", "draftA", "deletedA", "pubC"],
+        "Post",
+        ALL,
+    );
+    add(
+        "softDeletePost",
+        "mutation($id: ID!) { softDeletePost(input: {id: $id}) { id } }",
+        &["pubA", "draftA", "deletedA"],
+        "Post",
+        ALL,
+    );
+    add(
+        "restorePost",
+        "mutation($id: ID!) { restorePost(input: {id: $id}) { id } }",
+        &["deletedA", "gonePostA", "pubA", "pubD"],
+        "Post",
+        ALL,
+    );
+    add(
+        "recordPostView",
+        "mutation($id: ID!) { recordPostView(id: $id) { id viewCount } }",
+        &["draftA", "deletedA", "pubC", "pubD"],
+        "Post",
+        ALL,
+    );
+    add(
+        "recordPostView",
+        "mutation($id: ID!) { recordPostView(id: $id) { id viewCount } }",
+        &["pubA"],
+        "Post",
+        B,
+    );
+    cases
+}
+
+#[tokio::test]
+async fn every_mutation_target_reads_like_a_missing_id() {
+    let app = TestApp::spawn().await;
+    let w = build_world(&app).await;
+
+    let mutations = app
+        .ok(
+            "{ __schema { mutationType { fields { name args { name } } } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let cases = mutation_cases();
+    let mut missing = Vec::new();
+    for field in mutations["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap()
+    {
+        let name = field["name"].as_str().unwrap();
+        if name != "createOrganization" && !cases.contains_key(name) {
+            missing.push(name.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "mutations without a tenancy case: {missing:?}"
+    );
+
+    let audit_before = platform(&app, "{ auditLogs { totalCount } }", json!({})).await;
+    let state = "{ organizations(includeDeleted: true, first: 100) { nodes { name slug isActive deletedAt } } \
+                   users(includeDeleted: true, first: 100) { nodes { username fullName role deletedAt } } \
+                   posts(includeDeleted: true, first: 100) { nodes { title viewCount deletedAt } } }";
+    let state_before = platform(&app, state, json!({})).await;
+
+    let all: Vec<Case> = cases.into_values().flatten().collect();
+    let (checks, failures) = compare(&app, &w, &all).await;
+
+    // Nothing was changed by any of those attempts.
+    let audit_after = platform(&app, "{ auditLogs { totalCount } }", json!({})).await;
+    let state_after = platform(&app, state, json!({})).await;
+    println!("foreign vs missing mutation targets: {checks} comparisons");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        audit_before, audit_after,
+        "a refused mutation left an audit entry"
+    );
+    assert_eq!(state_before, state_after, "a refused mutation changed data");
+}
+
+// ---- nested lists and loaders -------------------------------------------------------
+
+/// Every `(__typename, databaseId)` anywhere in a response.
+fn rows(value: &Value, out: &mut BTreeSet<(String, i64)>) {
+    match value {
+        Value::Object(map) => {
+            if let (Some(Value::String(ty)), Some(Value::Number(id))) =
+                (map.get("__typename"), map.get("databaseId"))
+            {
+                out.insert((ty.clone(), id.as_i64().unwrap()));
+            }
+            map.values().for_each(|v| rows(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| rows(v, out)),
+        _ => {}
+    }
+}
+
+const EVERYTHING: &str = r#"{
+  organizations(first: 100) { nodes { __typename databaseId
+    users(first: 100) { nodes { __typename databaseId organization { __typename databaseId }
+      posts(first: 100) { nodes { __typename databaseId organization { __typename databaseId } author { __typename databaseId } } } } }
+    posts(first: 100) { nodes { __typename databaseId
+      author { __typename databaseId organization { __typename databaseId } }
+      organization { __typename databaseId } } } } }
+  users(first: 100) { nodes { __typename databaseId organization { __typename databaseId }
+    posts(first: 100) { nodes { __typename databaseId author { __typename databaseId } } } } }
+  posts(first: 100) { nodes { __typename databaseId
+    author { __typename databaseId organization { __typename databaseId }
+      posts(first: 100) { nodes { __typename databaseId organization { __typename databaseId } } } }
+    organization { __typename databaseId } } }
+  viewer { __typename databaseId organization { __typename databaseId users(first: 100) { nodes { __typename databaseId } } } }
+}"#;
+
+/// Anonymous callers may not read users: everything they can reach from posts.
+const PUBLIC: &str = r#"{
+  organizations(first: 100) { nodes { __typename databaseId
+    posts(first: 100) { nodes { __typename databaseId author { __typename databaseId username fullName }
+      organization { __typename databaseId } } } } }
+  posts(first: 100) { nodes { __typename databaseId
+    author { __typename databaseId username } organization { __typename databaseId name slug } } }
+}"#;
+
+fn set(w: &World, names: &[&str]) -> BTreeSet<(String, i64)> {
+    names.iter().map(|n| (w.kind[n].to_owned(), w.id(n))).collect()
+}
+
+#[tokio::test]
+async fn nested_lists_and_loaders_never_leak_another_organization() {
+    let app = TestApp::spawn().await;
+    let w = build_world(&app).await;
+
+    // What each organization's users may see: live rows of their organization.
+    let own_a = set(&w, &["orgA", "adminA", "memberA", "pubA", "draftA", "adminPostA"]);
+    let own_b = set(&w, &["orgB", "adminB", "memberB", "pubB", "draftB"]);
+    let callers = [
+        ("memberA", &own_a),
+        ("adminA", &own_a),
+        ("memberB", &own_b),
+        ("adminB", &own_b),
+    ];
+    for (name, expected) in callers {
+        let token = app.user_token(w.id(name));
+        let data = app.ok(EVERYTHING, json!({}), Some(&token)).await;
+        let mut seen = BTreeSet::new();
+        rows(&data, &mut seen);
+        assert_eq!(&seen, expected, "{name} sees other rows: {data:#}");
+    }
+
+    // Anonymous callers: published, live posts of active organizations, with their authors.
+    let data = app.ok(PUBLIC, json!({}), None).await;
+    let mut seen = BTreeSet::new();
+    rows(&data, &mut seen);
+    assert_eq!(
+        seen,
+        set(
+            &w,
+            &[
+                "orgA",
+                "orgB",
+                "pubA",
+                "adminPostA",
+                "memberA",
+                "adminA",
+                "pubB",
+                "memberB"
+            ]
+        ),
+        "{data:#}"
+    );
+
+    // One `nodes` batch mixing every row of every organization: each loader batch is
+    // scoped to the caller.
+    let names: Vec<&str> = w.gid.keys().copied().collect();
+    let ids: Vec<String> = names.iter().map(|n| w.gid(n)).collect();
+    let q = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Organization { databaseId } ... on User { databaseId } ... on Post { databaseId } ... on AuditLog { databaseId } } }";
+    for (caller, token, expected) in [
+        ("memberA", Some(app.user_token(w.id("memberA"))), own_a.clone()),
+        ("adminA", Some(app.user_token(w.id("adminA"))), {
+            let mut s = own_a.clone();
+            s.extend(set(&w, &["auditA"]));
+            s
+        }),
+        ("adminB", Some(app.user_token(w.id("adminB"))), own_b.clone()),
+        (
+            "anonymous",
+            None,
+            set(&w, &["orgA", "orgB", "pubA", "adminPostA", "pubB"]),
+        ),
+    ] {
+        let data = app.ok(q, json!({ "ids": ids }), token.as_deref()).await;
+        let list = data["nodes"].as_array().unwrap();
+        assert_eq!(list.len(), names.len());
+        let mut seen = BTreeSet::new();
+        rows(&data, &mut seen);
+        assert_eq!(seen, expected, "{caller}: {data:#}");
+        // …and each result sits at the position of its id.
+        for (name, node) in names.iter().zip(list) {
+            if !node.is_null() {
+                assert_eq!(node["databaseId"], w.id(name), "{caller}: {name} out of place");
+            }
+        }
+    }
+
+    // The audit log of an org admin: exactly the entries about A's rows, with actors of A.
+    let a_rows: BTreeSet<(String, i64)> = ["orgA", "adminA", "memberA", "goneA"]
+        .iter()
+        .map(|n| (if *n == "orgA" { "organizations" } else { "users" }, w.id(n)))
+        .chain(
+            ["pubA", "draftA", "adminPostA", "deletedA", "gonePostA"]
+                .iter()
+                .map(|n| ("posts", w.id(n))),
+        )
+        .map(|(t, id)| (t.to_owned(), id))
+        .collect();
+    let audit = "{ auditLogs(first: 100) { totalCount nodes { databaseId tableName recordId actor { databaseId organization { databaseId } } } } }";
+    let everything = platform(&app, audit, json!({})).await;
+    assert!(everything["auditLogs"]["totalCount"].as_i64().unwrap() <= 100);
+    let expected: Vec<Value> = everything["auditLogs"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            a_rows.contains(&(
+                e["tableName"].as_str().unwrap().to_owned(),
+                e["recordId"].as_i64().unwrap(),
+            ))
+        })
+        .map(|e| e["databaseId"].clone())
+        .collect();
+    let admin_a = app.user_token(w.id("adminA"));
+    let mine = app.ok(audit, json!({}), Some(&admin_a)).await;
+    let got: Vec<Value> = mine["auditLogs"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["databaseId"].clone())
+        .collect();
+    assert_eq!(got, expected, "admin A's audit log is not exactly A's trail");
+    assert!(!got.is_empty());
+    let actors: BTreeSet<i64> = mine["auditLogs"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["actor"].is_null())
+        .map(|e| {
+            assert_eq!(e["actor"]["organization"]["databaseId"], w.id("orgA"));
+            e["actor"]["databaseId"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(actors, BTreeSet::from([w.id("adminA")]));
+}
+
+#[tokio::test]
+async fn concurrent_requests_of_two_organizations_stay_apart() {
+    let app = TestApp::spawn().await;
+    let w = build_world(&app).await;
+    let a = app.user_token(w.id("memberA"));
+    let b = app.user_token(w.id("memberB"));
+    let requests = (0..24).map(|i| {
+        let (token, org) = if i % 2 == 0 { (&a, "orgA") } else { (&b, "orgB") };
+        let app = &app;
+        async move { (org, app.ok(EVERYTHING, json!({}), Some(token)).await) }
+    });
+    for (org, data) in futures_util::future::join_all(requests).await {
+        let mut seen = BTreeSet::new();
+        rows(&data, &mut seen);
+        let orgs: Vec<_> = seen.iter().filter(|(t, _)| t == "Organization").collect();
+        assert_eq!(orgs, vec![&("Organization".to_owned(), w.id(org))], "{data}");
+        assert!(seen.len() >= 5, "{data}");
+    }
+}
+
+// ---- emails -------------------------------------------------------------------------
+
+/// The email addresses of organization A's users.
+fn emails_of_a() -> [&'static str; 3] {
+    ["admina@example.com", "membera@example.com", "gonea@example.com"]
+}
+
+#[tokio::test]
+async fn emails_are_visible_only_inside_the_organization() {
+    let app = TestApp::spawn().await;
+    let w = build_world(&app).await;
+    let vars = json!({
+        "pubA": w.gid("pubA"), "memberA": w.gid("memberA"), "orgA": w.gid("orgA"),
+        "ids": (["memberA", "adminA", "pubA"].map(|n| w.gid(n))),
+    });
+
+    // Anonymous: every way to an email is UNAUTHENTICATED and no address is in the body.
+    for query in [
+        "query($pubA: ID!) { post(id: $pubA) { author { username email } } }",
+        "{ posts { nodes { title author { email } } } }",
+        "{ organizations { nodes { posts { nodes { author { email } } } } } }",
+        "query($memberA: ID!) { user(id: $memberA) { email } }",
+        "query($orgA: ID!) { organization(id: $orgA) { users { nodes { email } } } }",
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on User { email } ... on Post { author { email } } } }",
+        "{ viewer { email } }",
+    ] {
+        let body = app.gql(query, vars.clone(), None).await;
+        let text = body.to_string();
+        assert!(!text.contains("@example.com"), "anonymous got an email: {text}");
+        let user_reached = !query.contains("viewer") && !query.contains("nodes(ids");
+        if user_reached {
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+                "{query}: {body}"
+            );
+        }
+    }
+    // …while the public fields of the same author are readable.
+    let public = app
+        .ok(
+            "query($pubA: ID!) { post(id: $pubA) { author { username fullName } } }",
+            vars.clone(),
+            None,
+        )
+        .await;
+    assert_eq!(public["post"]["author"]["username"], "membera");
+
+    // Organization B, admins included: A's addresses appear nowhere, the audit log too.
+    for caller in ["memberB", "adminB"] {
+        let token = app.user_token(w.id(caller));
+        for query in [
+            "query($memberA: ID!) { user(id: $memberA) { email } }",
+            "query($pubA: ID!) { post(id: $pubA) { author { email } } }",
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on User { email } ... on Post { author { email } } } }",
+            "{ users(first: 100) { nodes { email } } posts(first: 100) { nodes { author { email } } } }",
+            "{ auditLogs(first: 100) { nodes { oldValues newValues } } }",
+        ] {
+            let text = app.gql(query, vars.clone(), Some(&token)).await.to_string();
+            for email in emails_of_a() {
+                assert!(!text.contains(email), "{caller} saw {email}: {text}");
+            }
+        }
+    }
+
+    // Inside A and for platform admins the addresses are there.
+    for token in [app.user_token(w.id("memberA")), app.platform_token()] {
+        let data = app
+            .ok(
+                "query($memberA: ID!, $pubA: ID!) { user(id: $memberA) { email } post(id: $pubA) { author { email } } }",
+                vars.clone(),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(data["user"]["email"], "membera@example.com");
+        assert_eq!(data["post"]["author"]["email"], "membera@example.com");
+    }
+    // The audit log of A's admin carries A's addresses (same organization).
+    let admin_a = app.user_token(w.id("adminA"));
+    let text = app
+        .gql(
+            "{ auditLogs(first: 100) { nodes { newValues } } }",
+            json!({}),
+            Some(&admin_a),
+        )
+        .await
+        .to_string();
+    assert!(text.contains("membera@example.com"), "{text}");
+}
