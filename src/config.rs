@@ -228,6 +228,37 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Requests a signed-in caller may make per minute (token bucket; 0 disables).
+    #[arg(
+        long,
+        env = "BLOGQL_RATE_LIMIT_PER_MINUTE",
+        value_name = "BLOGQL_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests an anonymous client IP may make per minute (0 disables).
+    #[arg(
+        long,
+        env = "BLOGQL_RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+        value_name = "BLOGQL_RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub rate_limit_anonymous_per_minute: u32,
+
+    /// Redis URL to share rate-limit buckets between instances (in-process without it).
+    #[arg(long, env = "BLOGQL_REDIS_URL", value_name = "BLOGQL_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of the rate-limit keys in Redis (separates deployments sharing one Redis).
+    #[arg(
+        long,
+        env = "BLOGQL_REDIS_KEY_PREFIX",
+        value_name = "BLOGQL_REDIS_KEY_PREFIX",
+        default_value = "blogql:rl"
+    )]
+    pub redis_key_prefix: String,
+
     /// Do not run migrations at start-up.
     #[arg(long)]
     pub no_migrate: bool,

@@ -117,6 +117,14 @@ impl Application {
         if !config.no_migrate {
             Migrator::up(&database.conn, None).await?;
         }
+        let rate_limiter = http::rate_limit::RateLimiter::new(
+            http::rate_limit::Quota::per_minute(config.rate_limit_per_minute),
+            http::rate_limit::Quota::per_minute(config.rate_limit_anonymous_per_minute),
+            config.redis_url.as_deref(),
+            &config.redis_key_prefix,
+        )
+        .await
+        .map_err(StartupError::Config)?;
         let state = AppState {
             schema: graphql::build(database.conn.clone(), &graphql::Options::from_config(config)),
             db: database.conn.clone(),
@@ -128,6 +136,7 @@ impl Application {
             graphiql: config.graphiql_enabled(),
             production: config.is_production(),
             cors_origins: config.cors_origins.clone(),
+            rate_limiter,
         };
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Application {

@@ -14,7 +14,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::{AppState, metrics::operation_label, security};
+use super::{AppState, metrics::operation_label, rate_limit::Caller, security};
 use crate::{auth::client_ip::client_ip, error::ApiError, loaders::Loaders, service::Actor};
 
 pub async fn post(
@@ -96,13 +96,29 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, request: Request) -> Response {
+/// The operation's name for metrics and logs: `operationName`, else the document's only
+/// named operation.
+fn operation_name(request: &mut Request) -> String {
+    if let Some(name) = request.operation_name.as_deref() {
+        return operation_label(Some(name));
+    }
+    let name = request.parsed_query().ok().and_then(|doc| match &doc.operations {
+        async_graphql::parser::types::DocumentOperations::Single(_) => None,
+        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    });
+    operation_label(name.as_deref())
+}
+
+async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut request: Request) -> Response {
     if request.query.trim().is_empty() {
         return bad_request("The request has no `query`");
     }
     let started = Instant::now();
     let request_id = format!("{:016x}", rand::random::<u64>());
-    let operation = operation_label(request.operation_name.as_deref());
+    let operation = operation_name(&mut request);
     let statements = Arc::new(AtomicU64::new(0));
 
     let viewer = match crate::db::REQUEST_STATEMENTS
@@ -129,6 +145,15 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, request
     };
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = client_ip(peer.ip(), forwarded, &state.trusted_proxies);
+    let ip_text = ip.to_string();
+    let caller = match &viewer {
+        crate::auth::Viewer::Anonymous => Caller::Anonymous(&ip_text),
+        _ => Caller::SignedIn(&viewer_label),
+    };
+    if let Err(wait) = state.rate_limiter.check(caller).await {
+        record(&operation, &["RATE_LIMITED"], started);
+        return rate_limited(wait);
+    }
     let loaders = Loaders::new(&state.db, &viewer, state.loader_delay, statements.clone());
     let actor = Actor {
         viewer,
@@ -244,10 +269,13 @@ fn ensure_code(error: &mut async_graphql::ServerError) {
         return;
     }
     let message = error.message.to_ascii_lowercase();
-    let code = if message.contains("nested too deep")
-        || message.contains("too complex")
-        || message.contains("too many directives")
-    {
+    let limits = [
+        "nested too deep",
+        "too complex",
+        "number of directives",
+        "recursion limit",
+    ];
+    let code = if limits.iter().any(|limit| message.contains(limit)) {
         "QUERY_TOO_COMPLEX"
     } else {
         "BAD_USER_INPUT"
@@ -277,6 +305,20 @@ fn graphql_error(status: StatusCode, err: &ApiError) -> Response {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// `RATE_LIMITED`, HTTP 429 with `Retry-After` in whole seconds.
+fn rate_limited(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        &format!("Too many requests; retry in {seconds} s"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }

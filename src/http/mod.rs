@@ -4,6 +4,7 @@ mod auth;
 mod graphql;
 mod health;
 mod metrics;
+pub mod rate_limit;
 mod security;
 
 use std::{sync::Arc, time::Duration};
@@ -31,6 +32,7 @@ pub struct AppState {
     /// Production hardening: CSRF prevention and security headers.
     pub production: bool,
     pub cors_origins: Vec<String>,
+    pub rate_limiter: rate_limit::RateLimiter,
 }
 
 pub fn router(state: AppState) -> Router {

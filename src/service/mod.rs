@@ -9,7 +9,7 @@ pub mod validate;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    DatabaseConnection, DatabaseTransaction, DbErr, Iterable, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
 
@@ -62,7 +62,20 @@ where
     let mut new = new;
     new.touch(now());
     let record_id = new.record_id();
-    let row = new.into_active_model().reset_all().update(txn).await?;
+    // Only the changed columns are written: a full-row write would overwrite what a
+    // concurrent request changed since `old` was read (a counted view, another field, a
+    // soft delete).
+    let changed: Vec<_> = <M::Entity as sea_orm::EntityTrait>::Column::iter()
+        .filter_map(|column| {
+            let value = new.get(column);
+            (old.get(column) != value).then_some((column, value))
+        })
+        .collect();
+    let mut row = old.into_active_model();
+    for (column, value) in changed {
+        row.set(column, value);
+    }
+    let row = row.update(txn).await?;
     audit::record(
         txn,
         actor,

@@ -1,6 +1,6 @@
 //! Organizations: reads, and create / update / soft delete / restore with cascades.
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     NotSet, QueryFilter, Select, sea_query::Expr,
 };
 
@@ -43,6 +43,13 @@ pub async fn by_slug(
     viewer: &Viewer,
     slug: &str,
 ) -> ApiResult<Option<organization::Model>> {
+    // PostgreSQL cannot take NUL in a text parameter; it is refused like in any input.
+    if slug.contains('\0') {
+        return Err(ApiError::bad_input(
+            "slug",
+            "`slug` must not contain NUL characters",
+        ));
+    }
     Ok(scope::organizations(viewer, Deleted::Exclude)
         .filter(organization::Column::Slug.eq(slug.trim()))
         .one(db)
@@ -217,14 +224,31 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
     Ok(org)
 }
 
+/// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
+/// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
+/// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
 async fn set_deleted_at(
     db: &impl ConnectionTrait,
     org: organization::Model,
     deleted_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ApiResult<organization::Model> {
+    let was = match org.deleted_at {
+        None => organization::Column::DeletedAt.is_null(),
+        Some(t) => organization::Column::DeletedAt.eq(t),
+    };
     let mut row: organization::ActiveModel = org.into();
     row.deleted_at = Set(deleted_at);
-    Ok(row.update(db).await?)
+    match organization::Entity::update(row)
+        .validate()?
+        .filter(was)
+        .exec(db)
+        .await
+    {
+        Ok(row) => Ok(row),
+        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found("Organization")),
+        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", "Organization is not deleted")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The rows one organization-level delete or restore touched.

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet, QueryFilter,
     QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
@@ -271,14 +271,26 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
     Ok(post)
 }
 
+/// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
+/// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
+/// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
 async fn set_deleted_at(
     db: &impl ConnectionTrait,
     post: post::Model,
     deleted_at: Option<DateTime<Utc>>,
 ) -> ApiResult<post::Model> {
+    let was = match post.deleted_at {
+        None => post::Column::DeletedAt.is_null(),
+        Some(t) => post::Column::DeletedAt.eq(t),
+    };
     let mut row: post::ActiveModel = post.into();
     row.deleted_at = Set(deleted_at);
-    Ok(row.update(db).await?)
+    match post::Entity::update(row).validate()?.filter(was).exec(db).await {
+        Ok(row) => Ok(row),
+        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found("Post")),
+        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", "Post is not deleted")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent

@@ -1,8 +1,8 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QuerySelect, Select,
-    sea_query::Expr,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QuerySelect,
+    Select, sea_query::Expr,
 };
 
 use super::{Actor, audit, audit::Entry, begin_write, guard, now, validate};
@@ -274,14 +274,26 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
     Ok(user)
 }
 
+/// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
+/// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
+/// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
 async fn set_deleted_at(
     db: &impl ConnectionTrait,
     user: user::Model,
     deleted_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ApiResult<user::Model> {
+    let was = match user.deleted_at {
+        None => user::Column::DeletedAt.is_null(),
+        Some(t) => user::Column::DeletedAt.eq(t),
+    };
     let mut row: user::ActiveModel = user.into();
     row.deleted_at = Set(deleted_at);
-    Ok(row.update(db).await?)
+    match user::Entity::update(row).validate()?.filter(was).exec(db).await {
+        Ok(row) => Ok(row),
+        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found("User")),
+        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", "User is not deleted")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn cascade_entries(

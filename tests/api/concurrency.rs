@@ -180,3 +180,206 @@ async fn fifty_concurrent_views_count_fifty() {
         .unwrap();
     assert_eq!(end, start + 50);
 }
+
+const DELETE_USER: &str = "mutation($id: ID!) { softDeleteUser(input: {id: $id}) { id deletedAt } }";
+const RESTORE_USER: &str = "mutation($id: ID!) { restoreUser(input: {id: $id}) { id deletedAt } }";
+
+/// The codes of racing responses, successes as `"OK"`, sorted.
+fn codes(bodies: &[Value]) -> Vec<String> {
+    let mut codes: Vec<String> = bodies
+        .iter()
+        .map(|b| match b["errors"][0]["extensions"]["code"].as_str() {
+            Some(code) => code.to_owned(),
+            None => {
+                assert!(b["data"].is_object(), "{b:#}");
+                "OK".to_owned()
+            }
+        })
+        .collect();
+    codes.sort();
+    codes
+}
+
+fn expected(winner: &str, losers: &str, n: usize) -> Vec<String> {
+    let mut all = vec![losers.to_owned(); n - 1];
+    all.push(winner.to_owned());
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_deletes_and_restores_of_one_row_run_once() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    app.create_user(org, "admin", "ADMIN").await;
+    for round in 0..3 {
+        let user = app.create_user(org, &format!("racer{round}"), "MEMBER").await;
+        let posts = [
+            app.create_post(user, "one", "PUBLISHED").await,
+            app.create_post(user, "two", "DRAFT").await,
+        ];
+        let id = json!({ "id": user.to_string() });
+
+        let bodies = join_all((0..8).map(|_| app.gql(DELETE_USER, id.clone(), Some(&token)))).await;
+        assert_eq!(codes(&bodies), expected("OK", "NOT_FOUND", 8), "{bodies:#?}");
+        let bodies = join_all((0..8).map(|_| app.gql(RESTORE_USER, id.clone(), Some(&token)))).await;
+        assert_eq!(codes(&bodies), expected("OK", "BAD_USER_INPUT", 8), "{bodies:#?}");
+
+        // The posts the one deletion took are back, and the log has one entry per change.
+        let data = app
+            .ok(
+                r#"query($u: ID!, $p1: ID!, $p2: ID!) {
+                    user(id: $u) { deletedAt } p1: post(id: $p1) { id } p2: post(id: $p2) { id }
+                    userLog: auditLogs(filter: {tableName: "users", recordId: $u_int}) { totalCount }
+                }"#
+                .replace("$u_int", &user.to_string())
+                .as_str(),
+                json!({ "u": user.to_string(), "p1": posts[0].to_string(), "p2": posts[1].to_string() }),
+                Some(&token),
+            )
+            .await;
+        assert!(data["user"]["deletedAt"].is_null());
+        assert!(data["p1"].is_object(), "a cascaded post was not restored");
+        assert!(data["p2"].is_object(), "a cascaded post was not restored");
+        assert_eq!(data["userLog"]["totalCount"], 3, "create, delete, restore");
+    }
+
+    // An organization, the same way.
+    let id = json!({ "id": org.to_string() });
+    let bodies = join_all((0..8).map(|_| {
+        app.gql(
+            "mutation($id: ID!) { softDeleteOrganization(input: {id: $id}) { id } }",
+            id.clone(),
+            Some(&token),
+        )
+    }))
+    .await;
+    assert_eq!(codes(&bodies), expected("OK", "NOT_FOUND", 8), "{bodies:#?}");
+    let bodies = join_all((0..8).map(|_| {
+        app.gql(
+            "mutation($id: ID!) { restoreOrganization(input: {id: $id}) { id } }",
+            id.clone(),
+            Some(&token),
+        )
+    }))
+    .await;
+    assert_eq!(codes(&bodies), expected("OK", "BAD_USER_INPUT", 8), "{bodies:#?}");
+    let data = app
+        .ok(
+            r#"query($org: ID!) { users(organizationId: $org) { totalCount } posts(organizationId: $org) { totalCount } }"#,
+            json!({ "org": org.to_string() }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(data["users"]["totalCount"], 4);
+    assert_eq!(data["posts"]["totalCount"], 6);
+}
+
+const UPDATE_POST: &str = "mutation($i: UpdatePostInput!) { updatePost(input: $i) { id } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_of_different_fields_all_persist() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let author = app.create_user(org, "alice", "ADMIN").await;
+    for round in 0..5 {
+        let post = app.create_post(author, "draft", "DRAFT").await;
+        let changes = [
+            json!({ "title": format!("title {round}") }),
+            json!({ "content": format!("content {round}") }),
+            json!({ "status": "PUBLISHED" }),
+        ];
+        let bodies = join_all(changes.into_iter().map(|mut change| {
+            change["id"] = json!(post.to_string());
+            app.gql(UPDATE_POST, json!({ "i": change }), Some(&token))
+        }))
+        .await;
+        assert_eq!(codes(&bodies), ["OK", "OK", "OK"], "{bodies:#?}");
+        let data = app
+            .ok(
+                "query($id: ID!) { post(id: $id) { title content status } }",
+                json!({ "id": post.to_string() }),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(
+            data["post"],
+            json!({ "title": format!("title {round}"), "content": format!("content {round}"), "status": "PUBLISHED" }),
+            "an update was lost"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn views_counted_during_updates_are_kept() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let author = app.create_user(org, "alice", "ADMIN").await;
+    let post = app.create_post(author, "Popular", "PUBLISHED").await;
+    let view = "mutation($id: ID!) { recordPostView(id: $id) { viewCount } }";
+
+    let views = join_all((0..40).map(|_| app.gql(view, json!({ "id": post.to_string() }), None)));
+    let updates = join_all((0..10).map(|i| {
+        app.gql(
+            UPDATE_POST,
+            json!({ "i": { "id": post.to_string(), "title": format!("Popular {i}") } }),
+            Some(&token),
+        )
+    }));
+    let (views, updates) = tokio::join!(views, updates);
+    assert_eq!(codes(&views), vec!["OK"; 40]);
+    assert_eq!(codes(&updates), vec!["OK"; 10]);
+    let data = app
+        .ok(
+            "query($id: ID!) { post(id: $id) { viewCount } }",
+            json!({ "id": post.to_string() }),
+            None,
+        )
+        .await;
+    assert_eq!(data["post"]["viewCount"], 40, "an update overwrote counted views");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_update_racing_a_delete_never_undeletes() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let author = app.create_user(org, "alice", "ADMIN").await;
+    for round in 0..10 {
+        let post = app.create_post(author, "doomed", "DRAFT").await;
+        let id = post.to_string();
+        let delete = app.gql(
+            "mutation($id: ID!) { softDeletePost(input: {id: $id}) { id } }",
+            json!({ "id": id }),
+            Some(&token),
+        );
+        let updates = join_all((0..3).map(|i| {
+            app.gql(
+                UPDATE_POST,
+                json!({ "i": { "id": id, "title": format!("edit {round}.{i}") } }),
+                Some(&token),
+            )
+        }));
+        let (deleted, updated) = tokio::join!(delete, updates);
+        assert_eq!(codes(&[deleted]), ["OK"]);
+        for body in &updated {
+            // Before the delete it succeeds; after it, the post is not found.
+            let code = &body["errors"][0]["extensions"]["code"];
+            assert!(code.is_null() || code == "NOT_FOUND", "{body:#}");
+        }
+        let data = app
+            .ok(
+                "query($id: ID!) { post(id: $id) { id } }",
+                json!({ "id": id }),
+                Some(&token),
+            )
+            .await;
+        assert!(
+            data["post"].is_null(),
+            "round {round}: an update brought a deleted post back"
+        );
+    }
+}

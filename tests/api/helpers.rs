@@ -98,6 +98,15 @@ impl TestApp {
             "--log",
             "warn",
         ];
+        // Tests send bursts from one address; rate limits are tested on their own.
+        if !extra.iter().any(|a| a.starts_with("--rate-limit")) {
+            args.extend_from_slice(&[
+                "--rate-limit-per-minute",
+                "0",
+                "--rate-limit-anonymous-per-minute",
+                "0",
+            ]);
+        }
         args.extend_from_slice(extra);
         let cli = Cli::try_parse_from(args).unwrap();
         let app = Application::build(&cli.config).await.unwrap();

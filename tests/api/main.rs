@@ -6,6 +6,7 @@ mod actor_ip;
 mod audit;
 mod cascade;
 mod concurrency;
+mod hardening;
 mod pagination;
 mod permissions;
 mod schema_file;

@@ -268,6 +268,16 @@ async fn foreign_ids_read_exactly_like_missing_ones() {
             query: "query($id: ID!) { nodes(ids: [$id, $id]) { id } }",
             foreign: &["orgA", "memberA", "goneA", "pubA", "draftA", "auditA"],
             kind: "User",
+            callers: B,
+        },
+        // What anonymous callers may not see: drafts, deleted rows, users, audit entries,
+        // inactive and deleted organizations.
+        Case {
+            query: "query($id: ID!) { nodes(ids: [$id, $id]) { id } }",
+            foreign: &[
+                "memberA", "goneA", "draftA", "deletedA", "pubC", "orgC", "orgD", "auditA",
+            ],
+            kind: "User",
             callers: ALL,
         },
         Case {
@@ -277,14 +287,26 @@ async fn foreign_ids_read_exactly_like_missing_ones() {
             callers: ALL,
         },
         Case {
-            query: "query($id: ID!) { posts(organizationId: $id) { totalCount nodes { id } } }",
-            foreign: &["orgA", "orgC", "orgD"],
+            query: "query($id: ID!) { posts(organizationId: $id) { totalCount nodes { id } pageInfo { startCursor endCursor } } }",
+            foreign: &["orgA", "orgD"],
+            kind: "Organization",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { posts(organizationId: $id) { totalCount nodes { id } pageInfo { startCursor endCursor } } }",
+            foreign: &["orgC", "orgD"],
             kind: "Organization",
             callers: ALL,
         },
         Case {
             query: "query($id: ID!) { posts(filter: {authorId: $id}) { totalCount nodes { id } } }",
-            foreign: &["memberA", "adminA", "goneA", "memberC"],
+            foreign: &["memberA", "adminA", "goneA"],
+            kind: "User",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { posts(filter: {authorId: $id}) { totalCount nodes { id } } }",
+            foreign: &["goneA", "memberC", "memberD"],
             kind: "User",
             callers: ALL,
         },
@@ -321,10 +343,14 @@ async fn foreign_ids_read_exactly_like_missing_ones() {
         }
     }
     let admin_b = app.user_token(w.id("adminB"));
-    for name in ["pubA", "memberA", "orgA"] {
-        let q = "query($r: Int!) { auditLogs(filter: {recordId: $r}) { totalCount nodes { id } } }";
-        let f = app.gql(q, json!({ "r": w.id(name) }), Some(&admin_b)).await;
-        let m = app.gql(q, json!({ "r": MISSING }), Some(&admin_b)).await;
+    for (table, name) in [("posts", "pubA"), ("users", "memberA"), ("organizations", "orgA")] {
+        let q = "query($t: String!, $r: Int!) { auditLogs(filter: {tableName: $t, recordId: $r}) { totalCount nodes { id } } }";
+        let f = app
+            .gql(q, json!({ "t": table, "r": w.id(name) }), Some(&admin_b))
+            .await;
+        let m = app
+            .gql(q, json!({ "t": table, "r": MISSING }), Some(&admin_b))
+            .await;
         checks += 1;
         if f != m {
             failures.push(format!("admin B audit recordId {name}: {f} vs {m}"));

@@ -36,10 +36,16 @@ async fn call(app: &TestApp, authorization: Option<&str>, query: &str) -> Reply 
 }
 
 async fn call_get(app: &TestApp, authorization: &str) -> (u16, Value) {
+    let query: String = PROBE
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
     let response = app
         .client
-        .get(app.url("/graphql"))
-        .query(&[("query", PROBE)])
+        .get(app.url(&format!("/graphql?query={query}")))
         .header("authorization", authorization)
         .send()
         .await
