@@ -75,6 +75,7 @@ pub struct Config {
     /// Address to listen on.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_LISTEN",
         value_name = "BLOGQL_LISTEN",
         default_value = "127.0.0.1:8000"
@@ -144,9 +145,21 @@ pub struct Config {
     )]
     pub jwt_audience: Option<String>,
 
+    /// The claim holding the user's database id (e.g. a custom claim of your identity
+    /// provider).
+    #[arg(
+        long,
+        global = true,
+        env = "BLOGQL_JWT_USER_CLAIM",
+        value_name = "BLOGQL_JWT_USER_CLAIM",
+        default_value = "sub"
+    )]
+    pub jwt_user_claim: String,
+
     /// Proxies whose `X-Forwarded-For` is believed (comma-separated CIDRs).
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_TRUSTED_PROXIES",
         value_name = "BLOGQL_TRUSTED_PROXIES",
         value_delimiter = ','
@@ -154,17 +167,18 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
 
     /// Database connections per instance.
-    #[arg(long, env = "BLOGQL_DB_MAX_CONNECTIONS", value_name = "BLOGQL_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "BLOGQL_DB_MAX_CONNECTIONS", value_name = "BLOGQL_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,
 
     /// How long a DataLoader collects keys before it queries, in milliseconds. Larger
     /// values batch more reliably under CPU load, at that much latency per level.
-    #[arg(long, env = "BLOGQL_DATALOADER_DELAY_MS", value_name = "BLOGQL_DATALOADER_DELAY_MS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    #[arg(long, env = "BLOGQL_DATALOADER_DELAY_MS", value_name = "BLOGQL_DATALOADER_DELAY_MS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1000), global = true)]
     pub dataloader_delay_ms: u64,
 
     /// Deepest selection nesting a query may have.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_MAX_DEPTH",
         value_name = "BLOGQL_MAX_DEPTH",
         default_value_t = 12
@@ -174,6 +188,7 @@ pub struct Config {
     /// Highest query cost; a connection costs its children times `first`/`last`.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_MAX_COMPLEXITY",
         value_name = "BLOGQL_MAX_COMPLEXITY",
         default_value_t = 20_000
@@ -183,6 +198,7 @@ pub struct Config {
     /// Most aliases in one document.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_MAX_ALIASES",
         value_name = "BLOGQL_MAX_ALIASES",
         default_value_t = 30
@@ -192,6 +208,7 @@ pub struct Config {
     /// Most root fields in one operation.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_MAX_ROOT_FIELDS",
         value_name = "BLOGQL_MAX_ROOT_FIELDS",
         default_value_t = 20
@@ -201,6 +218,7 @@ pub struct Config {
     /// Most directives on one field.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_MAX_DIRECTIVES",
         value_name = "BLOGQL_MAX_DIRECTIVES",
         default_value_t = 10
@@ -208,20 +226,21 @@ pub struct Config {
     pub max_directives: usize,
 
     /// Longest a request may run, in seconds; its database work is cancelled after.
-    #[arg(long, env = "BLOGQL_REQUEST_TIMEOUT_SECS", value_name = "BLOGQL_REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "BLOGQL_REQUEST_TIMEOUT_SECS", value_name = "BLOGQL_REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout_secs: u64,
 
     /// Serve introspection (default: on, off when BLOGQL_ENV=production).
-    #[arg(long, env = "BLOGQL_INTROSPECTION", value_name = "BLOGQL_INTROSPECTION", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "BLOGQL_INTROSPECTION", value_name = "BLOGQL_INTROSPECTION", value_parser = BoolishValueParser::new(), global = true)]
     pub introspection: Option<bool>,
 
     /// Serve GraphiQL on GET /graphql (default: on, off when BLOGQL_ENV=production).
-    #[arg(long, env = "BLOGQL_GRAPHIQL", value_name = "BLOGQL_GRAPHIQL", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "BLOGQL_GRAPHIQL", value_name = "BLOGQL_GRAPHIQL", value_parser = BoolishValueParser::new(), global = true)]
     pub graphiql: Option<bool>,
 
     /// Origins allowed by CORS (comma-separated); none by default.
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_CORS_ORIGINS",
         value_name = "BLOGQL_CORS_ORIGINS",
         value_delimiter = ','
@@ -231,6 +250,7 @@ pub struct Config {
     /// Requests a signed-in caller may make per minute (token bucket; 0 disables).
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_RATE_LIMIT_PER_MINUTE",
         value_name = "BLOGQL_RATE_LIMIT_PER_MINUTE",
         default_value_t = 600
@@ -240,6 +260,7 @@ pub struct Config {
     /// Requests an anonymous client IP may make per minute (0 disables).
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_RATE_LIMIT_ANONYMOUS_PER_MINUTE",
         value_name = "BLOGQL_RATE_LIMIT_ANONYMOUS_PER_MINUTE",
         default_value_t = 120
@@ -247,12 +268,18 @@ pub struct Config {
     pub rate_limit_anonymous_per_minute: u32,
 
     /// Redis URL to share rate-limit buckets between instances (in-process without it).
-    #[arg(long, env = "BLOGQL_REDIS_URL", value_name = "BLOGQL_REDIS_URL")]
+    #[arg(
+        long,
+        env = "BLOGQL_REDIS_URL",
+        value_name = "BLOGQL_REDIS_URL",
+        global = true
+    )]
     pub redis_url: Option<String>,
 
     /// Prefix of the rate-limit keys in Redis (separates deployments sharing one Redis).
     #[arg(
         long,
+        global = true,
         env = "BLOGQL_REDIS_KEY_PREFIX",
         value_name = "BLOGQL_REDIS_KEY_PREFIX",
         default_value = "blogql:rl"
@@ -260,7 +287,7 @@ pub struct Config {
     pub redis_key_prefix: String,
 
     /// Do not run migrations at start-up.
-    #[arg(long)]
+    #[arg(long, env = "BLOGQL_NO_MIGRATE", value_parser = BoolishValueParser::new(), global = true)]
     pub no_migrate: bool,
 }
 

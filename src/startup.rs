@@ -86,6 +86,11 @@ pub fn signing_secret(config: &Config) -> Result<Option<(String, bool)>, Startup
 }
 
 fn verifier(config: &Config, secret: Option<&str>) -> Result<Verifier, StartupError> {
+    if config.jwt_public_key.is_some() && config.jwt_secret.is_some() {
+        return Err(StartupError::Config(
+            "set one of BLOGQL_JWT_SECRET and BLOGQL_JWT_PUBLIC_KEY, not both".into(),
+        ));
+    }
     let source = match (&config.jwt_public_key, secret) {
         (Some(pem), _) => KeySource::PublicKeyPem(pem),
         (None, Some(secret)) => KeySource::Secret(secret),
@@ -95,6 +100,7 @@ fn verifier(config: &Config, secret: Option<&str>) -> Result<Verifier, StartupEr
         source,
         config.jwt_issuer.as_deref(),
         config.jwt_audience.as_deref(),
+        &config.jwt_user_claim,
     )
     .map_err(StartupError::Config)
 }

@@ -18,8 +18,9 @@ pub struct Claims {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// A string or an array of strings (RFC 7519); only written as a string here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<serde_json::Value>,
 }
 
 /// Who a valid token names.
@@ -40,10 +41,17 @@ pub enum KeySource<'a> {
 pub struct Verifier {
     key: DecodingKey,
     validation: Validation,
+    /// The claim holding the user's database id (`sub` unless configured).
+    user_claim: String,
 }
 
 impl Verifier {
-    pub fn new(source: KeySource<'_>, issuer: Option<&str>, audience: Option<&str>) -> Result<Self, String> {
+    pub fn new(
+        source: KeySource<'_>,
+        issuer: Option<&str>,
+        audience: Option<&str>,
+        user_claim: &str,
+    ) -> Result<Self, String> {
         let (key, algorithm) = match source {
             KeySource::Secret(secret) => {
                 if secret.len() < 16 {
@@ -74,26 +82,33 @@ impl Verifier {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
-        Ok(Verifier { key, validation })
+        Ok(Verifier {
+            key,
+            validation,
+            user_claim: user_claim.to_owned(),
+        })
     }
 
     pub fn verify(&self, token: &str) -> Result<Subject, ApiError> {
-        let claims = decode::<Claims>(token, &self.key, &self.validation)
+        // `exp`, `nbf`, `iss` and `aud` are checked by `validation`; the rest is read here.
+        let claims = decode::<serde_json::Map<String, serde_json::Value>>(token, &self.key, &self.validation)
             .map_err(|e| {
                 tracing::debug!(error = %e, "token rejected");
                 ApiError::Unauthenticated("Invalid or expired token".into())
             })?
             .claims;
-        if claims.role.as_deref() == Some(PLATFORM_ADMIN) {
-            return Ok(Subject::PlatformAdmin(claims.sub));
+        if claims.get("role").and_then(|r| r.as_str()) == Some(PLATFORM_ADMIN) {
+            let sub = claims.get("sub").and_then(|s| s.as_str()).unwrap_or("unknown");
+            return Ok(Subject::PlatformAdmin(sub.to_owned()));
         }
-        claims
-            .sub
-            .parse::<i32>()
-            .ok()
-            .filter(|id| *id > 0)
-            .map(Subject::User)
-            .ok_or_else(|| ApiError::Unauthenticated("Token subject is not a user id".into()))
+        let id = match claims.get(&self.user_claim) {
+            Some(serde_json::Value::String(s)) => s.parse::<i32>().ok(),
+            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+            _ => None,
+        };
+        id.filter(|id| *id > 0).map(Subject::User).ok_or_else(|| {
+            ApiError::Unauthenticated(format!("Token claim `{}` is not a user id", self.user_claim))
+        })
     }
 }
 
@@ -116,7 +131,7 @@ pub fn mint(
         iat: Some(now),
         role,
         iss: issuer.map(str::to_owned),
-        aud: audience.map(str::to_owned),
+        aud: audience.map(|a| serde_json::Value::String(a.to_owned())),
     };
     encode(
         &Header::new(Algorithm::HS256),

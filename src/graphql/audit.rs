@@ -122,7 +122,8 @@ impl AuditQuery {
         let mut select = service::audit::list(viewer, include_deleted)?;
         let f = filter.unwrap_or_default();
         if let Some(table) = f.table_name {
-            select = select.filter(audit_log::Column::TableName.eq(table.trim()));
+            let table = crate::service::validate::text("tableName", &table)?;
+            select = select.filter(audit_log::Column::TableName.eq(table));
         }
         if let Some(record) = f.record_id {
             select = select.filter(audit_log::Column::RecordId.eq(record));

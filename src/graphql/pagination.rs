@@ -34,13 +34,27 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> u
 /// A connection of `N` nodes with `totalCount`.
 pub type Conn<N> = Connection<String, N, TotalCount, EmptyFields>;
 
-/// The value of the sort column in a cursor.
+/// The value of the sort column in a cursor. Tagged (`{"t": …}`), so a title that looks
+/// like a timestamp stays text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
 pub enum SortKey {
+    #[serde(rename = "i")]
     Int(i32),
+    #[serde(rename = "t")]
     Time(DateTime<Utc>),
+    #[serde(rename = "s")]
     Text(String),
+}
+
+impl SortKey {
+    /// Whether this key can be the value of the `orderBy` field `field`.
+    fn fits(&self, field: &str) -> bool {
+        match self {
+            SortKey::Int(_) => field == "VIEW_COUNT",
+            SortKey::Time(_) => matches!(field, "CREATED_AT" | "UPDATED_AT"),
+            SortKey::Text(_) => matches!(field, "TITLE" | "NAME" | "USERNAME"),
+        }
+    }
 }
 
 impl From<SortKey> for Value {
@@ -111,6 +125,9 @@ fn decode_cursor(raw: &str, field: &str, arg: &'static str) -> ApiResult<(SortKe
             arg,
             format!("`{arg}` was made for another orderBy field"),
         ));
+    }
+    if !cursor.k.fits(field) {
+        return Err(invalid());
     }
     Ok((cursor.k, cursor.i))
 }
@@ -187,10 +204,6 @@ impl Window {
         self.limit + 1
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.limit == 0
-    }
-
     /// The fetch order: backward pages read the order reversed from `before`.
     pub fn order<C>(&self, sort: &Sort<C>) -> Order {
         if sort.descending != self.backward {
@@ -255,18 +268,15 @@ pub async fn paginate<E: EntityTrait>(
 ) -> ApiResult<Page<E::Model>> {
     let window = Window::new(args, sort.field)?;
     let count = TotalCount::of_query(conn, select.clone().into_query());
-    let rows = if window.is_empty() {
-        Vec::new()
-    } else {
-        let order = window.order(sort);
-        window
-            .bound(select, sort)
-            .order_by(sort.column, order.clone())
-            .order_by(sort.id_column, order)
-            .limit(window.fetch_limit())
-            .all(conn)
-            .await?
-    };
+    // Even `first: 0` fetches one row: `hasNextPage` must say whether rows exist.
+    let order = window.order(sort);
+    let rows = window
+        .bound(select, sort)
+        .order_by(sort.column, order.clone())
+        .order_by(sort.id_column, order)
+        .limit(window.fetch_limit())
+        .all(conn)
+        .await?;
     Ok(window.page(rows, sort.field, key_of, count))
 }
 

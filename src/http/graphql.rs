@@ -63,9 +63,9 @@ pub async fn get(
              or a `Content-Type` other than form, multipart or text/plain",
         );
     }
-    let mut request = match async_graphql::http::parse_query_string(query) {
+    let mut request = match parse_query_string(query) {
         Ok(request) => request,
-        Err(e) => return bad_request(&e.to_string()),
+        Err(message) => return bad_request(&message),
     };
     // GET is safe: mutations must be POSTed (GraphQL over HTTP).
     let name = request.operation_name.clone();
@@ -87,6 +87,33 @@ pub async fn get(
         }
     }
     execute(state, peer, &headers, request).await
+}
+
+/// `?query=…&operationName=…&variables=…&extensions=…` (GraphQL over HTTP).
+fn parse_query_string(query: &str) -> Result<Request, String> {
+    let mut document = None;
+    let mut request_parts = (None, None);
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "query" => document = Some(value.into_owned()),
+            "operationName" if !value.is_empty() => request_parts.0 = Some(value.into_owned()),
+            "variables" if !value.is_empty() => request_parts.1 = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let mut request = Request::new(document.ok_or("The request has no `query`")?);
+    if let Some(name) = request_parts.0 {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = request_parts.1 {
+        let json: serde_json::Value =
+            serde_json::from_str(&variables).map_err(|_| "`variables` is not valid JSON".to_owned())?;
+        if !json.is_object() && !json.is_null() {
+            return Err("`variables` must be a JSON object".into());
+        }
+        request = request.variables(async_graphql::Variables::from_json(json));
+    }
+    Ok(request)
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
@@ -143,7 +170,14 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut req
         crate::auth::Viewer::Member(m) => format!("user:{}", m.id),
         crate::auth::Viewer::PlatformAdmin { subject } => format!("platform_admin:{subject}"),
     };
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    // Proxies may append to the header or add a line of their own: all lines form one list.
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = forwarded.join(",");
+    let forwarded = (!forwarded.is_empty()).then_some(forwarded.as_str());
     let ip = client_ip(peer.ip(), forwarded, &state.trusted_proxies);
     let ip_text = ip.to_string();
     let caller = match &viewer {

@@ -21,6 +21,9 @@ use crate::{
     graphql::pagination::{KeyOf, Sort, Window},
 };
 
+/// A list's order and how to read a row's cursor key.
+pub type SortOf<E> = (Sort<<E as EntityTrait>::Column>, KeyOf<<E as EntityTrait>::Model>);
+
 /// A nested list's arguments, as a loader key.
 pub trait ChildList: Clone + Eq + Hash + Send + Sync + 'static {
     type Entity: EntityTrait<Model: FromQueryResult + Clone + Send + Sync>;
@@ -30,12 +33,7 @@ pub trait ChildList: Clone + Eq + Hash + Send + Sync + 'static {
     /// The column naming a row's parent, and its value.
     fn parent_column(&self) -> <Self::Entity as EntityTrait>::Column;
     fn parent_of(&self, row: &<Self::Entity as EntityTrait>::Model) -> i32;
-    fn sort(
-        &self,
-    ) -> (
-        Sort<<Self::Entity as EntityTrait>::Column>,
-        KeyOf<<Self::Entity as EntityTrait>::Model>,
-    );
+    fn sort(&self) -> SortOf<Self::Entity>;
     fn window(&self) -> Result<Window, ApiError>;
     /// The same list without page arguments (the key of its count).
     fn unpaged(&self) -> Self;
@@ -82,7 +80,7 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
         for (list, parents) in by_list(keys) {
             let window = list.window()?;
             let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
-            if !window.is_empty() {
+            {
                 let (sort, _) = list.sort();
                 let dir = match window.order(&sort) {
                     Order::Desc => "DESC",

@@ -23,6 +23,34 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
+/// How a write transaction locks the rows it reads. Every write path takes row locks in
+/// the order an organization's soft delete does — organization, user, post — so
+/// concurrent writers wait for each other instead of deadlocking.
+///
+/// How a write transaction locks the rows it reads (PostgreSQL; SQLite's `BEGIN
+/// IMMEDIATE` already serializes writers and ignores these clauses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lock {
+    /// A plain read.
+    None,
+    /// `FOR SHARE`: a parent that must stay live while a child is written.
+    Share,
+    /// `FOR UPDATE`: the row being changed. A concurrent writer waits, then re-reads the
+    /// row, so two soft deletes of one record cannot both succeed.
+    Update,
+}
+
+impl Lock {
+    pub fn apply<E: sea_orm::EntityTrait>(self, select: sea_orm::Select<E>) -> sea_orm::Select<E> {
+        use sea_orm::QuerySelect;
+        match self {
+            Lock::None => select,
+            Lock::Share => select.lock_shared(),
+            Lock::Update => select.lock_exclusive(),
+        }
+    }
+}
+
 /// The current time at the microsecond precision both databases store, so a value
 /// written and read back compares equal (cascade restore matches on it).
 pub fn now() -> DateTime<Utc> {

@@ -4,7 +4,7 @@ use sea_orm::{
     NotSet, QueryFilter, Select, sea_query::Expr,
 };
 
-use super::{Actor, audit, audit::Entry, begin_write, guard, now, validate};
+use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
 use crate::{
     auth::Viewer,
     entity::{
@@ -62,8 +62,9 @@ pub async fn require(
     viewer: &Viewer,
     id: i32,
     deleted: Deleted,
+    lock: Lock,
 ) -> ApiResult<organization::Model> {
-    scope::organizations(viewer, deleted)
+    lock.apply(scope::organizations(viewer, deleted))
         .filter(organization::Column::Id.eq(id))
         .one(db)
         .await?
@@ -139,7 +140,7 @@ pub async fn update(
     let name = changes.name.as_deref().map(validate::name).transpose()?;
     let slug = changes.slug.as_deref().map(validate::slug).transpose()?;
     let txn = begin_write(db).await?;
-    let old = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let old = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     let mut new = old.clone();
     if let Some(name) = name {
         new.name = name;
@@ -162,7 +163,7 @@ pub async fn update(
 pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "delete organizations")?;
     let txn = begin_write(db).await?;
-    let org = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let org = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     let t = now();
     let org = set_deleted_at(&txn, org, Some(t)).await?;
     let users = user::Entity::update_many()
@@ -191,7 +192,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
 pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "restore organizations")?;
     let txn = begin_write(db).await?;
-    let org = require(&txn, &actor.viewer, id, Deleted::Include).await?;
+    let org = require(&txn, &actor.viewer, id, Deleted::Include, Lock::Update).await?;
     let Some(t) = org.deleted_at else {
         return Err(ApiError::bad_input("id", "Organization is not deleted"));
     };

@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
-use super::{Actor, audit, audit::Entry, begin_write, guard, now, validate};
+use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
 use crate::{
     auth::Viewer,
     entity::{
@@ -91,8 +91,9 @@ async fn require(
     viewer: &Viewer,
     id: i32,
     deleted: Deleted,
+    lock: Lock,
 ) -> ApiResult<post::Model> {
-    scope::posts(viewer, deleted)
+    lock.apply(scope::posts(viewer, deleted))
         .filter(post::Column::Id.eq(id))
         .one(db)
         .await?
@@ -138,10 +139,10 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewPost) -> A
     let title = validate::title(&input.title)?;
     let content = input.content.as_deref().map(validate::content).transpose()?;
     let txn = begin_write(db).await?;
-    let author = super::user::require(&txn, viewer, author_id, Deleted::Exclude).await?;
+    let author = super::user::require(&txn, viewer, author_id, Deleted::Exclude, Lock::Share).await?;
     let organization_id = match input.organization_id {
         Some(id) => {
-            super::organization::require(&txn, viewer, id, Deleted::Exclude).await?;
+            super::organization::require(&txn, viewer, id, Deleted::Exclude, Lock::None).await?;
             id
         }
         None => author.organization_id,
@@ -206,7 +207,7 @@ pub async fn update(
         None => None,
     };
     let txn = begin_write(db).await?;
-    let old = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let old = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &old)?;
     let mut new = old.clone();
     if let Some(v) = title {
@@ -226,7 +227,7 @@ pub async fn update(
 pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<post::Model> {
     guard::signed_in(&actor.viewer)?;
     let txn = begin_write(db).await?;
-    let post = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let post = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &post)?;
     let t = now();
     let post = set_deleted_at(&txn, post, Some(t)).await?;
@@ -246,12 +247,15 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
     guard::signed_in(&actor.viewer)?;
     let txn = begin_write(db).await?;
     // Members may restore their own posts, so the lookup includes deleted rows for them too.
-    let post = require(&txn, &actor.viewer, id, Deleted::Include).await?;
+    // The author is locked before the post (see `Lock` for the order).
+    let post = require(&txn, &actor.viewer, id, Deleted::Include, Lock::None).await?;
+    let author =
+        super::user::require(&txn, &actor.viewer, post.user_id, Deleted::Include, Lock::Share).await?;
+    let post = require(&txn, &actor.viewer, id, Deleted::Include, Lock::Update).await?;
     may_write(&actor.viewer, &post)?;
     let Some(t) = post.deleted_at else {
         return Err(ApiError::bad_input("id", "Post is not deleted"));
     };
-    let author = super::user::require(&txn, &actor.viewer, post.user_id, Deleted::Include).await?;
     if author.deleted_at.is_some() {
         return Err(ApiError::bad_input(
             "id",

@@ -1,11 +1,10 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QuerySelect,
-    Select, sea_query::Expr,
+    DatabaseTransaction, DbErr, EntityTrait, NotSet, PaginatorTrait, QueryFilter, Select, sea_query::Expr,
 };
 
-use super::{Actor, audit, audit::Entry, begin_write, guard, now, validate};
+use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
 use crate::{
     auth::Viewer,
     entity::{
@@ -46,12 +45,28 @@ pub async fn require(
     viewer: &Viewer,
     id: i32,
     deleted: Deleted,
+    lock: Lock,
 ) -> ApiResult<user::Model> {
-    scope::users(viewer, deleted)
+    lock.apply(scope::users(viewer, deleted))
         .filter(user::Column::Id.eq(id))
         .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))
+}
+
+/// Locks a user for a change, after their organization (see `Lock` for the order).
+async fn lock_for_change(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    id: i32,
+    deleted: Deleted,
+) -> ApiResult<user::Model> {
+    let user = require(txn, viewer, id, deleted, Lock::None).await?;
+    Lock::Update
+        .apply(organization::Entity::find_by_id(user.organization_id))
+        .one(txn)
+        .await?;
+    require(txn, viewer, id, deleted, Lock::Update).await
 }
 
 pub struct NewUser {
@@ -84,7 +99,14 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> A
         .transpose()?
         .flatten();
     let txn = begin_write(db).await?;
-    super::organization::require(&txn, &actor.viewer, organization_id, Deleted::Exclude).await?;
+    super::organization::require(
+        &txn,
+        &actor.viewer,
+        organization_id,
+        Deleted::Exclude,
+        Lock::Share,
+    )
+    .await?;
     let t = now();
     let user = user::ActiveModel {
         id: NotSet,
@@ -142,7 +164,7 @@ pub async fn update(
         None => None,
     };
     let txn = begin_write(db).await?;
-    let old = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let old = lock_for_change(&txn, &actor.viewer, id, Deleted::Exclude).await?;
     let is_self = actor.viewer.actor_user_id() == Some(old.id);
     if !actor.viewer.is_admin() {
         if !is_self {
@@ -185,16 +207,10 @@ fn is_active_admin(user: &user::Model) -> bool {
     user.role == Role::Admin && user.is_active && user.deleted_at.is_none()
 }
 
-/// Refuses a change that would leave `user`'s organization without an active admin.
-/// On PostgreSQL the organization row is locked first, so two admins demoting each other
-/// at once cannot both succeed (SQLite write transactions are already serialized).
+/// Refuses a change that would leave `user`'s organization without an active admin. The
+/// caller holds the organization's row lock (`lock_for_change`), so two admins demoting
+/// each other at once cannot both succeed.
 async fn keep_an_admin(txn: &DatabaseTransaction, user: &user::Model, field: &'static str) -> ApiResult<()> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        organization::Entity::find_by_id(user.organization_id)
-            .lock_exclusive()
-            .one(txn)
-            .await?;
-    }
     let others = user::Entity::find()
         .filter(user::Column::OrganizationId.eq(user.organization_id))
         .filter(user::Column::Id.ne(user.id))
@@ -216,7 +232,7 @@ async fn keep_an_admin(txn: &DatabaseTransaction, user: &user::Model, field: &'s
 pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<user::Model> {
     guard::admin(&actor.viewer, "delete users")?;
     let txn = begin_write(db).await?;
-    let user = require(&txn, &actor.viewer, id, Deleted::Exclude).await?;
+    let user = lock_for_change(&txn, &actor.viewer, id, Deleted::Exclude).await?;
     if is_active_admin(&user) {
         keep_an_admin(&txn, &user, "id").await?;
     }
@@ -242,12 +258,18 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
 pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<user::Model> {
     guard::admin(&actor.viewer, "restore users")?;
     let txn = begin_write(db).await?;
-    let user = require(&txn, &actor.viewer, id, Deleted::Include).await?;
+    let user = lock_for_change(&txn, &actor.viewer, id, Deleted::Include).await?;
     let Some(t) = user.deleted_at else {
         return Err(ApiError::bad_input("id", "User is not deleted"));
     };
-    let org =
-        super::organization::require(&txn, &actor.viewer, user.organization_id, Deleted::Include).await?;
+    let org = super::organization::require(
+        &txn,
+        &actor.viewer,
+        user.organization_id,
+        Deleted::Include,
+        Lock::None,
+    )
+    .await?;
     if org.deleted_at.is_some() {
         return Err(ApiError::bad_input(
             "id",

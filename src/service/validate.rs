@@ -12,6 +12,11 @@ fn clean(field: &'static str, value: &str) -> ApiResult<String> {
     Ok(value.trim().to_owned())
 }
 
+/// Free text of a filter: trimmed, NUL refused.
+pub fn text(field: &'static str, value: &str) -> ApiResult<String> {
+    clean(field, value)
+}
+
 fn length(field: &'static str, value: String, min: usize, max: usize) -> ApiResult<String> {
     let n = value.chars().count();
     if n < min || n > max {

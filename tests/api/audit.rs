@@ -623,13 +623,15 @@ async fn audit_filters() {
 
     // An org admin reads their organization's entries only, with the same filters.
     let own = entries_as(&app, json!({}), &admin_token).await;
+    let foreign = |e: &&Value| {
+        (e["tableName"] == "organizations" && e["recordId"] == globex)
+            || (e["tableName"] == "users" && e["recordId"] == globex_user)
+    };
     assert!(
-        own.iter().all(
-            |e| !(e["tableName"] == "organizations" && e["recordId"] == globex)
-                && !(e["tableName"] == "users" && e["recordId"] == globex_user)
-        ),
+        !own.iter().any(|e| foreign(&e)),
         "another organization's entries leaked: {own:#?}"
     );
+    assert_eq!(all.iter().filter(foreign).count(), 2);
     assert_eq!(own.len(), all.len() - 2);
     let own_posts = entries_as(&app, json!({ "tableName": "posts" }), &admin_token).await;
     assert_eq!(ids(&own_posts), ids(&posts));

@@ -53,6 +53,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub statements: blogql::db::StatementCounter,
     pub backend: Backend,
+    /// The URL the test itself can use to reach the app's database directly.
+    pub database_url: String,
     pg_database: Option<String>,
     _dir: Option<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -65,6 +67,12 @@ impl TestApp {
 
     /// Spawns with extra command-line settings (e.g. `--trusted-proxies`).
     pub async fn spawn_with(extra: &[&str]) -> TestApp {
+        Self::spawn_custom(extra, None).await
+    }
+
+    /// Spawns with the server reaching PostgreSQL through `127.0.0.1:proxy_port` (a
+    /// fault-injecting proxy of the test's own); SQLite ignores it.
+    pub async fn spawn_custom(extra: &[&str], proxy_port: Option<u16>) -> TestApp {
         let backend = backend();
         let (url, dir, pg_database) = match backend {
             Backend::Sqlite => {
@@ -85,10 +93,16 @@ impl TestApp {
                 (with_database(&admin, &name), None, Some(name))
             }
         };
+        let server_url = match proxy_port {
+            Some(port) if backend == Backend::Postgres => {
+                url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{port}"), 1)
+            }
+            _ => url.clone(),
+        };
         let mut args = vec![
             "blogql",
             "--database-url",
-            &url,
+            &server_url,
             "--listen",
             "127.0.0.1:0",
             "--jwt-secret",
@@ -124,6 +138,7 @@ impl TestApp {
                 .unwrap(),
             statements,
             backend,
+            database_url: url,
             pg_database,
             _dir: dir,
             shutdown: Some(tx),

@@ -532,3 +532,203 @@ async fn search_is_case_insensitive_and_literal() {
         .await;
     assert_eq!(anonymous["posts"]["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn titles_and_names_that_look_like_dates_or_numbers_paginate() {
+    let app = TestApp::spawn().await;
+    let (org, author) = setup(&app).await;
+    let titles = [
+        "2024-01-01T00:00:00Z",
+        "2023-06-01T12:00:00+02:00",
+        "42",
+        "true",
+        "null",
+        "zebra",
+    ];
+    let mut posts = Vec::new();
+    for title in titles {
+        posts.push((title, create_post(&app, author, title, "").await));
+    }
+    posts.sort();
+    let expected: Vec<i64> = posts.iter().map(|p| p.1).collect();
+    for size in [1, 2] {
+        assert_eq!(
+            walk_forward(&app, org, size, order("TITLE", "ASC")).await,
+            expected,
+            "first: {size}"
+        );
+        assert_eq!(
+            walk_backward(&app, org, size, order("TITLE", "ASC")).await,
+            expected,
+            "last: {size}"
+        );
+    }
+
+    // Organization names, the same way.
+    for (i, name) in titles.iter().enumerate() {
+        app.create_org(name, &format!("org-{i}")).await;
+    }
+    let mut names: Vec<&str> = titles.iter().copied().chain(["Acme"]).collect();
+    names.sort();
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..20 {
+        let body = app
+            .gql(
+                "query($after: String) { organizations(first: 1, after: $after, orderBy: {field: NAME, direction: ASC}) {
+                    pageInfo { hasNextPage endCursor } edges { node { name } } } }",
+                json!({ "after": after }),
+                Some(&app.platform_token()),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "after {seen:?}: {body:#}");
+        let c = &body["data"]["organizations"];
+        seen.push(c["edges"][0]["node"]["name"].as_str().unwrap().to_owned());
+        if c["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, names);
+}
+
+/// Every `databaseId` of a root list, walking with `first`/`after` (or `last`/`before`).
+async fn walk_list(app: &TestApp, list: &str, args: &str, size: i64, forward: bool) -> Vec<i64> {
+    let (page_arg, cursor_arg, more, cursor) = if forward {
+        ("first", "after", "hasNextPage", "endCursor")
+    } else {
+        ("last", "before", "hasPreviousPage", "startCursor")
+    };
+    let query = format!(
+        "query($c: String) {{ {list}({page_arg}: {size}, {cursor_arg}: $c{args}) {{
+            totalCount pageInfo {{ {more} {cursor} }} edges {{ node {{ databaseId }} }} }} }}"
+    );
+    let mut pages: Vec<Vec<i64>> = Vec::new();
+    let mut c = Value::Null;
+    for _ in 0..100 {
+        let data = app
+            .ok(&query, json!({ "c": c }), Some(&app.platform_token()))
+            .await;
+        let conn = &data[list];
+        pages.push(
+            conn["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["databaseId"].as_i64().unwrap())
+                .collect(),
+        );
+        if conn["pageInfo"][more] != true {
+            if !forward {
+                pages.reverse();
+            }
+            let all: Vec<i64> = pages.into_iter().flatten().collect();
+            assert_eq!(conn["totalCount"].as_i64().unwrap() as usize, all.len());
+            return all;
+        }
+        c = conn["pageInfo"][cursor].clone();
+    }
+    panic!("pagination of {list} did not end");
+}
+
+#[tokio::test]
+async fn users_organizations_and_audit_logs_page_the_same_way() {
+    let app = TestApp::spawn().await;
+    let (org, alice) = setup(&app).await;
+    let other = app.create_org("Other", "other").await;
+    let mut users = vec![("alice".to_owned(), alice)];
+    for (i, name) in ["mallory", "bob", "zed", "carol", "dave"].into_iter().enumerate() {
+        let id = app
+            .create_user(if i % 2 == 0 { org } else { other }, name, "MEMBER")
+            .await;
+        users.push((name.to_owned(), id));
+    }
+    let full = walk_list(&app, "users", "", 100, true).await;
+    let by_creation: Vec<i64> = users.iter().map(|u| u.1).collect();
+    assert_eq!(full, by_creation, "users default to oldest first");
+    let mut by_name = users.clone();
+    by_name.sort();
+    let by_name: Vec<i64> = by_name.iter().map(|u| u.1).collect();
+    let by_name_desc: Vec<i64> = by_name.iter().rev().copied().collect();
+    for size in [1, 2, 4] {
+        for forward in [true, false] {
+            assert_eq!(walk_list(&app, "users", "", size, forward).await, by_creation);
+            assert_eq!(
+                walk_list(
+                    &app,
+                    "users",
+                    ", orderBy: {field: USERNAME, direction: ASC}",
+                    size,
+                    forward
+                )
+                .await,
+                by_name
+            );
+            assert_eq!(
+                walk_list(
+                    &app,
+                    "users",
+                    ", orderBy: {field: USERNAME, direction: DESC}",
+                    size,
+                    forward
+                )
+                .await,
+                by_name_desc
+            );
+        }
+    }
+    let orgs = walk_list(&app, "organizations", "", 1, true).await;
+    assert_eq!(orgs, [org, other]);
+    assert_eq!(walk_list(&app, "organizations", "", 1, false).await, [org, other]);
+
+    // The audit log, newest first: 2 organizations and 6 users created.
+    let log = walk_list(&app, "auditLogs", "", 100, true).await;
+    assert_eq!(log.len(), 8);
+    let mut newest_first = log.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(log, newest_first);
+    for size in [1, 3] {
+        assert_eq!(walk_list(&app, "auditLogs", "", size, true).await, log);
+        assert_eq!(walk_list(&app, "auditLogs", "", size, false).await, log);
+        let oldest_first: Vec<i64> = log.iter().rev().copied().collect();
+        assert_eq!(
+            walk_list(&app, "auditLogs", ", orderBy: {direction: ASC}", size, true).await,
+            oldest_first
+        );
+    }
+}
+
+#[tokio::test]
+async fn created_after_and_before_filter_posts() {
+    let app = TestApp::spawn().await;
+    let (org, author) = setup(&app).await;
+    let mut created = Vec::new();
+    for i in 0..4 {
+        let data = app
+            .ok(
+                "mutation($a: ID!, $t: String!) { createPost(input: {title: $t, authorId: $a}) { databaseId createdAt } }",
+                json!({ "a": author.to_string(), "t": format!("p{i}") }),
+                Some(&app.platform_token()),
+            )
+            .await;
+        created.push((
+            data["createPost"]["databaseId"].as_i64().unwrap(),
+            data["createPost"]["createdAt"].clone(),
+        ));
+    }
+    let ids =
+        |range: std::ops::Range<usize>| -> Vec<i64> { created[range].iter().rev().map(|c| c.0).collect() };
+    let at = |i: usize| created[i].1.clone();
+    let p = page(&app, org, json!({ "filter": { "createdAfter": at(1) } })).await;
+    assert_eq!(p.ids, ids(1..4), "createdAfter is inclusive");
+    let p = page(&app, org, json!({ "filter": { "createdBefore": at(2) } })).await;
+    assert_eq!(p.ids, ids(0..2), "createdBefore is exclusive");
+    let p = page(
+        &app,
+        org,
+        json!({ "filter": { "createdAfter": at(1), "createdBefore": at(3) } }),
+    )
+    .await;
+    assert_eq!(p.ids, ids(1..3));
+    assert_eq!(p.total, 2);
+}

@@ -555,27 +555,27 @@ fn rows(value: &Value, out: &mut BTreeSet<(String, i64)>) {
 }
 
 const EVERYTHING: &str = r#"{
-  organizations(first: 100) { nodes { __typename databaseId
-    users(first: 100) { nodes { __typename databaseId organization { __typename databaseId }
-      posts(first: 100) { nodes { __typename databaseId organization { __typename databaseId } author { __typename databaseId } } } } }
-    posts(first: 100) { nodes { __typename databaseId
+  organizations(first: 10) { nodes { __typename databaseId
+    users(first: 10) { nodes { __typename databaseId organization { __typename databaseId }
+      posts(first: 10) { nodes { __typename databaseId organization { __typename databaseId } author { __typename databaseId } } } } }
+    posts(first: 10) { nodes { __typename databaseId
       author { __typename databaseId organization { __typename databaseId } }
       organization { __typename databaseId } } } } }
-  users(first: 100) { nodes { __typename databaseId organization { __typename databaseId }
-    posts(first: 100) { nodes { __typename databaseId author { __typename databaseId } } } } }
-  posts(first: 100) { nodes { __typename databaseId
+  users(first: 10) { nodes { __typename databaseId organization { __typename databaseId }
+    posts(first: 10) { nodes { __typename databaseId author { __typename databaseId } } } } }
+  posts(first: 10) { nodes { __typename databaseId
     author { __typename databaseId organization { __typename databaseId }
-      posts(first: 100) { nodes { __typename databaseId organization { __typename databaseId } } } }
+      posts(first: 10) { nodes { __typename databaseId organization { __typename databaseId } } } }
     organization { __typename databaseId } } }
-  viewer { __typename databaseId organization { __typename databaseId users(first: 100) { nodes { __typename databaseId } } } }
+  viewer { __typename databaseId organization { __typename databaseId users(first: 10) { nodes { __typename databaseId } } } }
 }"#;
 
 /// Anonymous callers may not read users: everything they can reach from posts.
 const PUBLIC: &str = r#"{
-  organizations(first: 100) { nodes { __typename databaseId
-    posts(first: 100) { nodes { __typename databaseId author { __typename databaseId username fullName }
+  organizations(first: 10) { nodes { __typename databaseId
+    posts(first: 10) { nodes { __typename databaseId author { __typename databaseId username fullName }
       organization { __typename databaseId } } } } }
-  posts(first: 100) { nodes { __typename databaseId
+  posts(first: 10) { nodes { __typename databaseId
     author { __typename databaseId username } organization { __typename databaseId name slug } } }
 }"#;
 

@@ -897,3 +897,72 @@ async fn deleted_records_cannot_change_and_live_ones_cannot_be_restored() {
         .await;
     assert_eq!(org_name["organization"]["name"], "Acme");
 }
+
+#[tokio::test]
+async fn nul_bytes_in_lookups_and_filters_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let author = app.create_user(org, "alice", "MEMBER").await;
+    app.create_post(author, "Hello", "PUBLISHED").await;
+
+    for (query, field) in [
+        ("query($s: String) { organization(slug: $s) { id } }", "slug"),
+        (
+            "query($s: String) { posts(filter: {search: $s}) { totalCount } }",
+            "search",
+        ),
+        (
+            "query($s: String) { auditLogs(filter: {tableName: $s}) { totalCount } }",
+            "tableName",
+        ),
+    ] {
+        expect_error(
+            &app,
+            query,
+            json!({ "s": "ac\0me" }),
+            Some(&admin),
+            "BAD_USER_INPUT",
+            Some(field),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn cursors_with_a_key_of_the_wrong_type_are_malformed() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let author = app.create_user(org, "alice", "MEMBER").await;
+    for title in ["a", "b", "c"] {
+        app.create_post(author, title, "PUBLISHED").await;
+    }
+    // Cursors are opaque, but a client can forge one: its key must fit its order.
+    for (field, cursor) in [
+        ("CREATED_AT", r#"{"f":"CREATED_AT","k":5,"i":1}"#),
+        ("CREATED_AT", r#"{"f":"CREATED_AT","k":"yesterday","i":1}"#),
+        ("VIEW_COUNT", r#"{"f":"VIEW_COUNT","k":"many","i":1}"#),
+        (
+            "VIEW_COUNT",
+            r#"{"f":"VIEW_COUNT","k":"2024-01-01T00:00:00Z","i":1}"#,
+        ),
+        ("TITLE", r#"{"f":"TITLE","k":5,"i":1}"#),
+        ("TITLE", r#"{"f":"TITLE","k":"a\u0000","i":1}"#),
+    ] {
+        let query = format!(
+            "query($c: String) {{ posts(after: $c, orderBy: {{field: {field}, direction: ASC}}) {{ edges {{ node {{ title }} }} }} }}"
+        );
+        expect_error(
+            &app,
+            &query,
+            json!({ "c": URL_SAFE_NO_PAD.encode(cursor) }),
+            Some(&admin),
+            "BAD_USER_INPUT",
+            Some("after"),
+        )
+        .await;
+    }
+}
