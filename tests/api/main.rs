@@ -8,6 +8,7 @@ mod cascade;
 mod concurrency;
 mod faults;
 mod hardening;
+mod hostile_input;
 mod integrity;
 mod pagination;
 mod permissions;
