@@ -7,6 +7,7 @@ pub mod ids;
 pub mod limits;
 pub mod mutation;
 pub mod node;
+pub mod order;
 pub mod organization;
 pub mod pagination;
 pub mod post;

@@ -187,13 +187,15 @@ pub struct PostChildren {
     direction: OrderDirection,
     page: PageArgs,
     include_deleted: bool,
+    with_content: bool,
 }
 
 impl ChildList for PostChildren {
     type Entity = post::Entity;
 
     fn select(&self, viewer: &crate::auth::Viewer) -> Result<sea_orm::Select<post::Entity>, ApiError> {
-        service::post::list(viewer, Parent::Any, &self.filter, self.include_deleted)
+        let select = service::post::list(viewer, Parent::Any, &self.filter, self.include_deleted)?;
+        Ok(trim_columns(select, self.with_content))
     }
     fn parent_column(&self) -> post::Column {
         if self.by_author {
@@ -242,6 +244,7 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
         direction: order.direction,
         page: args.page,
         include_deleted: args.include_deleted,
+        with_content: selects_content(ctx),
     };
     // Refuse what a top-level list refuses (arguments, `includeDeleted`) before loading.
     let window = list.window()?;
@@ -258,10 +261,32 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
     Ok(window.page(rows, sort.field, key_of, count).into_connection(Post))
 }
 
+/// Whether the connection being resolved selects `content` (through `edges.node` or
+/// `nodes`, fragments included). Lists that do not — most lists of titles — leave the
+/// column out of the query instead of dragging every body through the pool.
+fn selects_content(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").field("node").field("content").exists()
+        || look.field("nodes").field("content").exists()
+}
+
+/// The list's query without `content` (read as NULL) when it is not selected.
+fn trim_columns(select: sea_orm::Select<post::Entity>, with_content: bool) -> sea_orm::Select<post::Entity> {
+    use sea_orm::{Iterable, QuerySelect, sea_query::Expr};
+    if with_content {
+        return select;
+    }
+    select
+        .select_only()
+        .columns(post::Column::iter().filter(|c| !matches!(c, post::Column::Content)))
+        .expr_as(Expr::cust("NULL"), "content")
+}
+
 pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {
     let viewer = viewer(ctx)?;
     let filter = args.filter.unwrap_or_default().into_service()?;
     let select = service::post::list(viewer, parent, &filter, args.include_deleted)?;
+    let select = trim_columns(select, selects_content(ctx));
     let (sort, key) = args.order_by.unwrap_or_default().sort();
     let page = paginate(db(ctx)?, select, &sort, &args.page, key).await?;
     Ok(page.into_connection(Post))

@@ -193,6 +193,9 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut req
         viewer,
         ip: Some(ip.to_string()),
     };
+    // The parsed document, kept to put the response keys in selection order.
+    let document = request.parsed_query().ok().cloned();
+    let operation_name = request.operation_name.clone();
     let request = request.data(actor).data(loaders);
 
     let run = crate::db::REQUEST_STATEMENTS.scope(statements.clone(), state.schema.execute(request));
@@ -213,6 +216,9 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut req
     };
     for error in &mut response.errors {
         ensure_code(error);
+    }
+    if let Some(document) = &document {
+        crate::graphql::order::reorder(&mut response.data, document, operation_name.as_deref());
     }
     let codes: Vec<&str> = response.errors.iter().map(error_code).collect();
     record(&operation, &codes, started);

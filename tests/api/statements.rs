@@ -146,3 +146,34 @@ async fn mutations_run_a_bounded_number_of_statements() {
         assert!(n <= bound, "{query}: {n} statements, bound {bound}");
     }
 }
+
+/// Lists that do not select `content` leave the column out; every way of selecting it —
+/// `edges.node`, `nodes`, fragments, nested lists — still gets the body.
+#[tokio::test]
+async fn content_is_fetched_whenever_it_is_selected() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let alice = app.create_user(org, "alice", "MEMBER").await;
+    app.create_post(alice, "Hello", "PUBLISHED").await;
+    let queries = [
+        "{ posts { edges { node { content } } } }",
+        "{ posts { nodes { content } } }",
+        "{ posts { edges { node { ...Body } } } } fragment Body on Post { content }",
+        "{ posts { edges { node { ... on Post { content } } } } }",
+        "{ organizations { nodes { posts { nodes { content } } } } }",
+        "{ users { nodes { posts { edges { node { ...Body } } } } } } fragment Body on Post { content }",
+    ];
+    for query in queries {
+        let body = app.ok(query, json!({}), Some(&token)).await.to_string();
+        assert!(body.contains("Hello body"), "{query}: {body}");
+    }
+    let titles = app
+        .ok(
+            "{ posts { nodes { title content: title } } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(titles["posts"]["nodes"][0]["content"], "Hello");
+}

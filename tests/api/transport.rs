@@ -433,3 +433,32 @@ async fn typed_arguments_take_global_or_database_ids() {
         assert_eq!(error["extensions"]["field"], field, "{error}");
     }
 }
+
+/// Response keys follow the selection set (GraphQL spec, "Serialized Map Ordering"), also
+/// through aliases, fragments and lists, every time.
+#[tokio::test]
+async fn response_keys_follow_the_selection_order() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let alice = app.create_user(org, "alice", "MEMBER").await;
+    app.create_post(alice, "Hello", "PUBLISHED").await;
+    let query = "{ users { totalCount edges { node { ...U } } } organizations { totalCount nodes { slug name } } \
+                 viewer { id } posts { nodes { zz: title organization { slug } author { username } ... on Post { viewCount } id } } } \
+                 fragment U on User { username databaseId organization { name } }";
+    for _ in 0..20 {
+        let data = app.ok(query, json!({}), Some(&token)).await;
+        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&data), ["users", "organizations", "viewer", "posts"]);
+        assert_eq!(keys(&data["users"]), ["totalCount", "edges"]);
+        assert_eq!(
+            keys(&data["users"]["edges"][0]["node"]),
+            ["username", "databaseId", "organization"]
+        );
+        assert_eq!(keys(&data["organizations"]["nodes"][0]), ["slug", "name"]);
+        assert_eq!(
+            keys(&data["posts"]["nodes"][0]),
+            ["zz", "organization", "author", "viewCount", "id"]
+        );
+    }
+}
