@@ -83,3 +83,46 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     });
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::{Router, routing::get};
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::panic_response;
+
+    async fn boom() -> &'static str {
+        panic!("boom at /some/file.rs")
+    }
+
+    /// A panicking handler answers `INTERNAL` (500) and the server keeps serving: the
+    /// layer and response the real router uses, on a real listener.
+    #[tokio::test]
+    async fn a_panic_becomes_internal_and_the_server_keeps_serving() {
+        let router = Router::new()
+            .route("/boom", get(boom))
+            .route("/ok", get(|| async { "ok" }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
+            panic!("cannot bind");
+        };
+        let Ok(addr) = listener.local_addr() else {
+            panic!("no address")
+        };
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let client = reqwest::Client::new();
+        for _ in 0..3 {
+            let Ok(response) = client.get(format!("http://{addr}/boom")).send().await else {
+                panic!("no response")
+            };
+            assert_eq!(response.status(), 500);
+            let body = response.text().await.unwrap_or_default();
+            assert!(body.contains("\"code\":\"INTERNAL\""), "{body}");
+            assert!(!body.contains("file.rs"), "{body}");
+            let Ok(ok) = client.get(format!("http://{addr}/ok")).send().await else {
+                panic!("no response")
+            };
+            assert_eq!(ok.status(), 200);
+        }
+    }
+}
