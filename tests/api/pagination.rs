@@ -732,3 +732,17 @@ async fn created_after_and_before_filter_posts() {
     assert_eq!(p.ids, ids(1..3));
     assert_eq!(p.total, 2);
 }
+
+/// `first: 0` returns no edges, and `hasNextPage` still says whether rows exist.
+#[tokio::test]
+async fn first_zero_reports_whether_rows_exist() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let query = "{ organizations(first: 0) { edges { cursor } pageInfo { hasNextPage } } }";
+    let empty = app.ok(query, json!({}), Some(&token)).await;
+    assert_eq!(empty["organizations"]["pageInfo"]["hasNextPage"], false);
+    app.create_org("Acme", "acme").await;
+    let some = app.ok(query, json!({}), Some(&token)).await;
+    assert_eq!(some["organizations"]["edges"], json!([]));
+    assert_eq!(some["organizations"]["pageInfo"]["hasNextPage"], true);
+}

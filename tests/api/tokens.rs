@@ -467,3 +467,40 @@ async fn the_token_command_mints_working_tokens() {
         &call(&app, Some(&format!("Bearer {foreign}")), PROBE).await,
     );
 }
+
+/// Identity-provider shapes: an `aud` array (RFC 7519) and the user id in a custom claim
+/// (`--jwt-user-claim`), as a string or a number.
+#[tokio::test]
+async fn provider_tokens_with_aud_arrays_and_custom_user_claims_work() {
+    let app = TestApp::spawn_with(&[
+        "--jwt-audience",
+        "blogql",
+        "--jwt-user-claim",
+        "https://blogql/user_id",
+    ])
+    .await;
+    let org = app.create_org("Acme", "acme").await;
+    let user = app.create_user(org, "alice", "MEMBER").await;
+    let probe = "{ viewer { databaseId } }";
+    for id in [json!(user.to_string()), json!(user)] {
+        let claims = json!({
+            "sub": "auth0|abc123",
+            "https://blogql/user_id": id,
+            "aud": ["blogql", "https://tenant.example/userinfo"],
+            "exp": now() + 600,
+        });
+        let reply = call(&app, Some(&format!("Bearer {}", hs256(&claims))), probe).await;
+        assert_user("custom claim", &reply, user);
+    }
+    // The provider's own `sub` is not a blogql id, and another audience is refused.
+    let wrong_claim = json!({ "sub": user.to_string(), "aud": "blogql", "exp": now() + 600 });
+    assert_rejected(
+        "no custom claim",
+        &call(&app, Some(&format!("Bearer {}", hs256(&wrong_claim))), probe).await,
+    );
+    let wrong_aud = json!({ "https://blogql/user_id": user, "aud": ["other"], "exp": now() + 600 });
+    assert_rejected(
+        "other audience",
+        &call(&app, Some(&format!("Bearer {}", hs256(&wrong_aud))), probe).await,
+    );
+}
