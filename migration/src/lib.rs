@@ -6,6 +6,7 @@ mod m20261127_000001_create_organizations;
 mod m20261127_000002_create_users;
 mod m20261127_000003_create_posts;
 mod m20261127_000004_create_audit_logs;
+mod m20261127_000005_add_global_list_indexes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_users::Migration),
             Box::new(m20261127_000003_create_posts::Migration),
             Box::new(m20261127_000004_create_audit_logs::Migration),
+            Box::new(m20261127_000005_add_global_list_indexes::Migration),
         ]
     }
 }
