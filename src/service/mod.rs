@@ -120,27 +120,70 @@ where
     Ok(row)
 }
 
-/// Rows with an id and an `updated_at` column.
+/// Rows with an id, `updated_at` and `deleted_at`: organizations, users, posts.
 pub trait Timestamped {
+    /// The type's name in messages ("Post not found").
+    const NAME: &'static str;
     fn record_id(&self) -> i32;
     fn touch(&mut self, at: DateTime<Utc>);
+    fn deleted_at(&self) -> Option<DateTime<Utc>>;
 }
 
 macro_rules! timestamped {
-    ($($model:path),*) => {$(
+    ($($model:path => $name:literal),*) => {$(
         impl Timestamped for $model {
+            const NAME: &'static str = $name;
             fn record_id(&self) -> i32 {
                 self.id
             }
             fn touch(&mut self, at: DateTime<Utc>) {
                 self.updated_at = at;
             }
+            fn deleted_at(&self) -> Option<DateTime<Utc>> {
+                self.deleted_at
+            }
         }
     )*};
 }
 
 timestamped!(
-    crate::entity::organization::Model,
-    crate::entity::user::Model,
-    crate::entity::post::Model
+    crate::entity::organization::Model => "Organization",
+    crate::entity::user::Model => "User",
+    crate::entity::post::Model => "Post"
 );
+
+/// Sets `deleted_at` (a soft delete with `Some`, a restore with `None`) on a row that is
+/// still as it was read: if a concurrent request changed it first, the loser gets
+/// `NOT_FOUND` (deleting a deleted row) or `BAD_USER_INPUT` (restoring a live one), as
+/// if it had come second.
+pub async fn set_deleted_at<M, A>(
+    db: &impl sea_orm::ConnectionTrait,
+    row: M,
+    deleted_at: Option<DateTime<Utc>>,
+) -> Result<M, crate::error::ApiError>
+where
+    M: sea_orm::ModelTrait + sea_orm::IntoActiveModel<A> + Timestamped,
+    A: sea_orm::ActiveModelTrait<Entity = M::Entity> + sea_orm::ActiveModelBehavior + Send,
+    M::Entity: sea_orm::EntityTrait<Model = M>,
+{
+    use std::str::FromStr;
+
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use crate::error::ApiError;
+
+    let column = <M::Entity as EntityTrait>::Column::from_str("deleted_at")
+        .map_err(|_| ApiError::Internal(format!("{} has no deleted_at column", M::NAME)))?;
+    let was = match row.deleted_at() {
+        None => column.is_null(),
+        Some(t) => column.eq(t),
+    };
+    let mut active = row.into_active_model();
+    active.set(column, deleted_at.into());
+    match M::Entity::update(active).validate()?.filter(was).exec(db).await {
+        Ok(row) => Ok(row),
+        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found(M::NAME)),
+        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", format!("{} is not deleted", M::NAME))),
+        Err(e) => Err(e.into()),
+    }
+}

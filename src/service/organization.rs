@@ -1,6 +1,6 @@
 //! Organizations: reads, and create / update / soft delete / restore with cascades.
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     NotSet, QueryFilter, Select, sea_query::Expr,
 };
 
@@ -165,7 +165,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
     let txn = begin_write(db).await?;
     let org = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     let t = now();
-    let org = set_deleted_at(&txn, org, Some(t)).await?;
+    let org = super::set_deleted_at(&txn, org, Some(t)).await?;
     let users = user::Entity::update_many()
         .col_expr(user::Column::DeletedAt, Expr::value(t))
         .filter(user::Column::OrganizationId.eq(id))
@@ -196,7 +196,7 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
     let Some(t) = org.deleted_at else {
         return Err(ApiError::bad_input("id", "Organization is not deleted"));
     };
-    let org = set_deleted_at(&txn, org, None).await?;
+    let org = super::set_deleted_at(&txn, org, None).await?;
     let users = user::Entity::update_many()
         .col_expr(
             user::Column::DeletedAt,
@@ -228,30 +228,6 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
 /// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
 /// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
 /// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
-async fn set_deleted_at(
-    db: &impl ConnectionTrait,
-    org: organization::Model,
-    deleted_at: Option<chrono::DateTime<chrono::Utc>>,
-) -> ApiResult<organization::Model> {
-    let was = match org.deleted_at {
-        None => organization::Column::DeletedAt.is_null(),
-        Some(t) => organization::Column::DeletedAt.eq(t),
-    };
-    let mut row: organization::ActiveModel = org.into();
-    row.deleted_at = Set(deleted_at);
-    match organization::Entity::update(row)
-        .validate()?
-        .filter(was)
-        .exec(db)
-        .await
-    {
-        Ok(row) => Ok(row),
-        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found("Organization")),
-        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", "Organization is not deleted")),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// The rows one organization-level delete or restore touched.
 struct Cascade {
     org: i32,

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
     QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
@@ -230,7 +230,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
     let post = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &post)?;
     let t = now();
-    let post = set_deleted_at(&txn, post, Some(t)).await?;
+    let post = super::set_deleted_at(&txn, post, Some(t)).await?;
     let entries = audit::deletion_entries(
         post.organization_id,
         [(TABLE, post.id)],
@@ -262,7 +262,7 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
             "The post's author is deleted; restore the user first",
         ));
     }
-    let post = set_deleted_at(&txn, post, None).await?;
+    let post = super::set_deleted_at(&txn, post, None).await?;
     let entries = audit::deletion_entries(
         post.organization_id,
         [(TABLE, post.id)],
@@ -278,25 +278,6 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
 /// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
 /// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
 /// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
-async fn set_deleted_at(
-    db: &impl ConnectionTrait,
-    post: post::Model,
-    deleted_at: Option<DateTime<Utc>>,
-) -> ApiResult<post::Model> {
-    let was = match post.deleted_at {
-        None => post::Column::DeletedAt.is_null(),
-        Some(t) => post::Column::DeletedAt.eq(t),
-    };
-    let mut row: post::ActiveModel = post.into();
-    row.deleted_at = Set(deleted_at);
-    match post::Entity::update(row).validate()?.filter(was).exec(db).await {
-        Ok(row) => Ok(row),
-        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found("Post")),
-        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", "Post is not deleted")),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent
 /// views never lose an increment. Not audited. Anyone who can read the post may count it.
 pub async fn record_view(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<post::Model> {

@@ -1,7 +1,7 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, NotSet, PaginatorTrait, QueryFilter, Select, sea_query::Expr,
+    DatabaseTransaction, EntityTrait, NotSet, PaginatorTrait, QueryFilter, Select, sea_query::Expr,
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -237,7 +237,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
         keep_an_admin(&txn, &user, "id").await?;
     }
     let t = now();
-    let user = set_deleted_at(&txn, user, Some(t)).await?;
+    let user = super::set_deleted_at(&txn, user, Some(t)).await?;
     let posts = post::Entity::update_many()
         .col_expr(post::Column::DeletedAt, Expr::value(t))
         .filter(post::Column::UserId.eq(id))
@@ -276,7 +276,7 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
             "The user's organization is deleted; restore it first",
         ));
     }
-    let user = set_deleted_at(&txn, user, None).await?;
+    let user = super::set_deleted_at(&txn, user, None).await?;
     let posts = post::Entity::update_many()
         .col_expr(
             post::Column::DeletedAt,
@@ -299,25 +299,6 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
 /// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
 /// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
 /// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
-async fn set_deleted_at(
-    db: &impl ConnectionTrait,
-    user: user::Model,
-    deleted_at: Option<chrono::DateTime<chrono::Utc>>,
-) -> ApiResult<user::Model> {
-    let was = match user.deleted_at {
-        None => user::Column::DeletedAt.is_null(),
-        Some(t) => user::Column::DeletedAt.eq(t),
-    };
-    let mut row: user::ActiveModel = user.into();
-    row.deleted_at = Set(deleted_at);
-    match user::Entity::update(row).validate()?.filter(was).exec(db).await {
-        Ok(row) => Ok(row),
-        Err(DbErr::RecordNotUpdated) if deleted_at.is_some() => Err(ApiError::not_found("User")),
-        Err(DbErr::RecordNotUpdated) => Err(ApiError::bad_input("id", "User is not deleted")),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn cascade_entries(
     user: &user::Model,
     posts: &[post::Model],
