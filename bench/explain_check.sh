@@ -6,10 +6,12 @@
 # log_min_duration=0, log_analyze, JSON), sends one GraphQL request of every shape as
 # platform admin, org admin, member and anonymous, reads each request's plans from the
 # PostgreSQL server log, and exits 1 if any plan has a Seq Scan on posts, users or
-# audit_logs (global substring search excepted, see explain_check.py). Two passes: custom
+# audit_logs (allowed: global substring search, platform-wide users count; see
+# explain_check.py), or a request fails. Two passes: custom
 # plans and generic plans (prepared statements after their fifth execution).
 #
-# Plans and the summary go to bench/plans/ (SUMMARY.md, <pass>/NNN_<shape>_<caller>.json).
+# Plans and the summary go to bench/plans/ (SUMMARY.md, ids.json, <pass>/NNN_<shape>_<caller>.json;
+# bench/plans/with-proposed-indexes/ with --with-proposed-indexes).
 # The mutations leave a few new posts, users, organizations and audit entries behind;
 # every soft delete is followed by its restore.
 #
@@ -24,11 +26,13 @@ shift
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PASSES="custom,generic"
+OUT="$ROOT/bench/plans"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --with-proposed-indexes)
             echo "== creating the proposed indexes (bench/proposed_indexes.sql)"
             psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -f "$ROOT/bench/proposed_indexes.sql"
+            OUT="$ROOT/bench/plans/with-proposed-indexes"
             ;;
         --passes) PASSES="$2"; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
@@ -38,7 +42,6 @@ done
 
 (cd "$ROOT" && cargo build --release --quiet)
 BIN="$ROOT/target/release/blogql"
-OUT="$ROOT/bench/plans"
 rm -rf "$OUT/custom" "$OUT/generic"
 mkdir -p "$OUT"
 

@@ -8,7 +8,7 @@
 #                         ~5% soft-deleted, including the cascades of deleted users and
 #                         organizations; created over the last ~3.5 years, ids in time order;
 #                         log-skewed view counts; authors skewed: early users write more)
-#   ~1.36M audit_logs    (one `create` per organization, user and post, one `update` per
+#   ~1.33M audit_logs    (one `create` per organization, user and post, one `update` per
 #                         published/archived post that was edited, one `delete` per deleted row)
 #
 # Timestamps are timestamptz at microsecond precision (as the server writes them), enums are

@@ -10,11 +10,14 @@
   sampled every 0.2 s (a backend that exits between samples loses at most 0.2 s of CPU);
   --backend-filter keeps only backends whose title contains TEXT;
 - the load generator's own CPU (the command's rusage);
+- the whole machine's busy CPU (/proc/stat) and what is left after the above: other
+  processes competing for the cores during the run;
 - the command's stdout is passed through.
 """
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -34,6 +37,14 @@ def cpu_ticks(pid):
         return None
 
 
+def system_busy_ticks():
+    """Busy CPU ticks of the whole machine (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq + steal
+
+
 def status_kb(pid, key):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -46,6 +57,7 @@ def status_kb(pid, key):
 
 
 def backends(db, text_filter):
+    pattern = re.compile(r"^postgres: .*?: \S+ " + re.escape(db) + r" (\S+\(\d+\)|\[local\]) ")
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -55,7 +67,9 @@ def backends(db, text_filter):
                 title = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if title.startswith("postgres: ") and f" {db} " in title and (not text_filter or text_filter in title):
+        # Client backends only ("postgres: 15/main: USER DB HOST(PORT) STATE"), not
+        # autovacuum workers of the same database.
+        if pattern.match(title) and (not text_filter or text_filter in title):
             ticks = cpu_ticks(entry)
             if ticks is not None:
                 found[int(entry)] = ticks
@@ -93,8 +107,10 @@ def main():
     sampler.start()
     started = time.time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_start = system_busy_ticks()
     proc = subprocess.run(command, capture_output=True, text=True)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_end = system_busy_ticks()
     elapsed = time.time() - started
     stop.set()
     sampler.join()
@@ -115,6 +131,11 @@ def main():
         result["server_cpu_ms"] = round((end - server_start) * TICK_MS, 1) if end is not None else None
         result["server_vmhwm_kb"] = status_kb(args.server_pid, "VmHWM")
         result["server_vmrss_kb"] = status_kb(args.server_pid, "VmRSS")
+    # Everything else the machine ran meanwhile (other processes: interference), in cores.
+    busy_ms = (busy_end - busy_start) * TICK_MS
+    ours = result["pg_cpu_ms"] + result["client_cpu_ms"] + (result.get("server_cpu_ms") or 0)
+    result["machine_busy_cores"] = round(busy_ms / 1000 / elapsed, 2)
+    result["other_cpu_cores"] = round(max(0.0, busy_ms - ours) / 1000 / elapsed, 2)
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     print("MEASUREJSON " + json.dumps(result))

@@ -43,6 +43,9 @@ declare -A TITLE=(
     [c]="(c) post by id (anon)"
     [d]="(d) createPost + audit (member)")
 
+if pgrep -f "target/debug/deps/|rustc|cargo test" >/dev/null; then
+    echo "warning: other builds or test runs are using the CPU; figures will be lower (see 'other load')"
+fi
 echo "== tools"
 if ! command -v wrk >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -97,6 +100,7 @@ cleanup() {
         kill "$SERVER_PID"
         wait "$SERVER_PID" 2>/dev/null || true
     fi
+    rm -f "$WORK/admin.token" "$WORK/member.tokens"
     echo "== removing the rows the benchmark created"
     psql -X -q -d "$DB" -c "DELETE FROM audit_logs WHERE id > $MAX_AUDIT" \
         -c "DELETE FROM posts WHERE id > $MAX_POST" -c "VACUUM (ANALYZE) posts, audit_logs" || true
@@ -159,8 +163,9 @@ titles = {"a": "(a) 20 newest published posts + author, anon",
           "d": "(d) createPost + audit, member"}
 pg = {r["shape"]: r for r in rows if r["kind"] == "pgbench"}
 out = ["| shape | conc. | req/s | p50 ms | p99 ms | errors | server peak RSS | server CPU ms/req | "
-       "PG CPU ms/req | wrk CPU ms/req | pgbench tps (c16) | PG CPU ms/txn (pgbench) | ratio |",
-       "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+       "PG CPU ms/req | wrk CPU ms/req | other load (cores) | pgbench tps (c16) | PG CPU ms/txn (pgbench) | "
+       "other load pgbench | ratio |",
+       "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     if r["kind"] != "server":
         continue
@@ -171,8 +176,8 @@ for r in rows:
     out.append(
         f"| {titles[r['shape']]} | {r['c']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
         f"{errors} | {r['server_vmhwm_kb'] / 1024:.1f} MiB | {r['server_cpu_ms'] / n:.3f} | "
-        f"{r['pg_cpu_ms'] / n:.3f} | {r['client_cpu_ms'] / n:.3f} | {tps:.0f} | "
-        f"{p.get('pg_cpu_ms', 0) / max(p.get('txns', 1), 1):.3f} | "
+        f"{r['pg_cpu_ms'] / n:.3f} | {r['client_cpu_ms'] / n:.3f} | {r['other_cpu_cores']:.2f} | {tps:.0f} | "
+        f"{p.get('pg_cpu_ms', 0) / max(p.get('txns', 1), 1):.3f} | {p.get('other_cpu_cores', 0):.2f} | "
         f"{(r['rps'] / tps) if tps else 0:.2f} |")
 text = "\n".join(out)
 open(sys.argv[2], "w").write(text + "\n")

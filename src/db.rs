@@ -35,8 +35,15 @@ pub struct Database {
 }
 
 /// Connects with the backend's settings. SQLite runs in WAL mode with a busy timeout, so
-/// writers wait for each other instead of failing with "database is locked".
-pub async fn connect(url: &str, max_connections: u32, log_sql: bool) -> Result<Database, DbErr> {
+/// writers wait for each other instead of failing with "database is locked". On
+/// PostgreSQL, `statement_timeout` (the request timeout) stops a statement the server has
+/// given up on instead of letting it hold a connection.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    log_sql: bool,
+    statement_timeout: Option<Duration>,
+) -> Result<Database, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -45,6 +52,13 @@ pub async fn connect(url: &str, max_connections: u32, log_sql: bool) -> Result<D
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false)
+        // A connection is pinged before use only after 10 s idle: under load the ping
+        // would be one extra round trip per statement.
+        .test_before_acquire_if_idle_for(Duration::from_secs(10))
+        .map_sqlx_postgres_opts(move |opts| match statement_timeout {
+            Some(t) => opts.options([("statement_timeout", format!("{}ms", t.as_millis()))]),
+            None => opts,
+        })
         .map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)

@@ -58,7 +58,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Migrate { action } => {
-            let db = blogql::db::connect(&config.database_url, 1, config.log_sql)
+            let db = blogql::db::connect(&config.database_url, 1, config.log_sql, None)
                 .await?
                 .conn;
             match action {

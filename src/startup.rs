@@ -119,7 +119,13 @@ impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let secret = signing_secret(config)?;
         let verifier = verifier(config, secret.as_ref().map(|(s, _)| s.as_str()))?;
-        let database = db::connect(&config.database_url, config.db_max_connections, config.log_sql).await?;
+        let database = db::connect(
+            &config.database_url,
+            config.db_max_connections,
+            config.log_sql,
+            Some(std::time::Duration::from_secs(config.request_timeout_secs)),
+        )
+        .await?;
         if !config.no_migrate {
             Migrator::up(&database.conn, None).await?;
         }

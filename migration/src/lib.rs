@@ -7,6 +7,7 @@ mod m20261127_000002_create_users;
 mod m20261127_000003_create_posts;
 mod m20261127_000004_create_audit_logs;
 mod m20261127_000005_add_global_list_indexes;
+mod m20261127_000006_cover_global_post_counts;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_posts::Migration),
             Box::new(m20261127_000004_create_audit_logs::Migration),
             Box::new(m20261127_000005_add_global_list_indexes::Migration),
+            Box::new(m20261127_000006_cover_global_post_counts::Migration),
         ]
     }
 }

@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select, Value,
-    sea_query::{Alias, Expr, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
 
@@ -132,18 +132,22 @@ fn decode_cursor(raw: &str, field: &str, arg: &'static str) -> ApiResult<(SortKe
     Ok((cursor.k, cursor.i))
 }
 
-/// Rows strictly after (`after = true`) or before the cursor, in the list's order.
+/// Rows strictly after (`after = true`) or before the cursor, in the list's order, as one
+/// row-value comparison `(key, id) > (k, i)`: both databases bound an index range scan
+/// with it, where the equivalent `key > k OR (key = k AND id > i)` makes PostgreSQL read
+/// and discard every row before the cursor (2 s half-way down a million posts).
 fn beyond<C: ColumnTrait>(sort: &Sort<C>, key: SortKey, id: i32, after: bool) -> Condition {
     let greater = after != sort.descending;
-    let key: Value = key.into();
-    let (col_beyond, id_beyond) = if greater {
-        (sort.column.gt(key.clone()), sort.id_column.gt(id))
+    let columns = Expr::tuple([
+        Expr::col(sort.column.as_column_ref()),
+        Expr::col(sort.id_column.as_column_ref()),
+    ]);
+    let cursor = Expr::tuple([Expr::val(Value::from(key)), Expr::val(id)]);
+    Condition::all().add(if greater {
+        columns.gt(cursor)
     } else {
-        (sort.column.lt(key.clone()), sort.id_column.lt(id))
-    };
-    Condition::any()
-        .add(col_beyond)
-        .add(Condition::all().add(sort.column.eq(key)).add(id_beyond))
+        columns.lt(cursor)
+    })
 }
 
 /// One page of rows, in the list's order, with the cursor of each.
