@@ -7,13 +7,13 @@ use super::{
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, TotalCount, Window, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, Window, paginate},
     user::User,
 };
 use crate::{
     entity::post,
     error::ApiError,
-    loaders::children::ChildList,
+    loaders::children::{ChildList, load_page},
     service::{self, post::Parent},
 };
 
@@ -246,19 +246,16 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
         include_deleted: args.include_deleted,
         with_content: selects_content(ctx),
     };
-    // Refuse what a top-level list refuses (arguments, `includeDeleted`) before loading.
-    let window = list.window()?;
-    list.select(viewer(ctx)?)?;
     let loaders = loaders(ctx)?;
-    let rows = loaders
-        .post_pages
-        .load_one((parent_id, list.clone()))
-        .await
-        .map_err(|e| (*e).clone())?
-        .unwrap_or_default();
-    let (sort, key_of) = list.sort();
-    let count = TotalCount::from_loader(loaders.post_counts.clone(), (parent_id, list.unpaged()));
-    Ok(window.page(rows, sort.field, key_of, count).into_connection(Post))
+    let page = load_page(
+        viewer(ctx)?,
+        &loaders.post_pages,
+        &loaders.post_counts,
+        parent_id,
+        list,
+    )
+    .await?;
+    Ok(page.into_connection(Post))
 }
 
 /// Whether the connection being resolved selects `content` (through `edges.node` or

@@ -8,13 +8,13 @@ use super::{
     guard::signed_in,
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, TotalCount, Window, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, Window, paginate},
     post::{self, Post, PostFilter, PostListArgs, PostOrder, db_error},
 };
 use crate::{
     entity::user,
     error::ApiError,
-    loaders::children::ChildList,
+    loaders::children::{ChildList, load_page},
     service::{self, post::Parent},
 };
 
@@ -285,19 +285,16 @@ pub async fn nested_connection(
         page: args.page,
         include_deleted: args.include_deleted,
     };
-    // Refuse what a top-level list refuses (arguments, `includeDeleted`) before loading.
-    let window = list.window()?;
-    list.select(viewer(ctx)?)?;
     let loaders = loaders(ctx)?;
-    let rows = loaders
-        .user_pages
-        .load_one((organization_id, list.clone()))
-        .await
-        .map_err(|e| (*e).clone())?
-        .unwrap_or_default();
-    let (sort, key_of) = list.sort();
-    let count = TotalCount::from_loader(loaders.user_counts.clone(), (organization_id, list.unpaged()));
-    Ok(window.page(rows, sort.field, key_of, count).into_connection(User))
+    let page = load_page(
+        viewer(ctx)?,
+        &loaders.user_pages,
+        &loaders.user_counts,
+        organization_id,
+        list,
+    )
+    .await?;
+    Ok(page.into_connection(User))
 }
 
 #[derive(Default)]

@@ -18,7 +18,7 @@ use sea_orm::{
 use crate::{
     auth::Viewer,
     error::ApiError,
-    graphql::pagination::{KeyOf, Sort, Window},
+    graphql::pagination::{KeyOf, Page, Sort, TotalCount, Window},
 };
 
 /// A list's order and how to read a row's cursor key.
@@ -166,4 +166,26 @@ impl<L: ChildList> Loader<(i32, L)> for ChildCounts<L> {
         }
         Ok(counts)
     }
+}
+
+/// One parent's page of a nested list, loaded with its siblings' pages in one batch and
+/// with a `totalCount` batched the same way. Refuses what a top-level list refuses (page
+/// arguments, `includeDeleted`) before loading.
+pub async fn load_page<L: ChildList>(
+    viewer: &Viewer,
+    pages: &async_graphql::dataloader::DataLoader<ChildPages<L>>,
+    counts: &Arc<async_graphql::dataloader::DataLoader<ChildCounts<L>>>,
+    parent: i32,
+    list: L,
+) -> Result<Page<Model<L>>, ApiError> {
+    let window = list.window()?;
+    list.select(viewer)?;
+    let rows = pages
+        .load_one((parent, list.clone()))
+        .await
+        .map_err(|e| (*e).clone())?
+        .unwrap_or_default();
+    let (sort, key_of) = list.sort();
+    let count = TotalCount::from_loader(counts.clone(), (parent, list.unpaged()));
+    Ok(window.page(rows, sort.field, key_of, count))
 }
