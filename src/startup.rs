@@ -149,6 +149,7 @@ impl Application {
             production: config.is_production(),
             cors_origins: config.cors_origins.clone(),
             rate_limiter,
+            documents: Default::default(),
         };
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Application {

@@ -270,18 +270,41 @@ pub async fn paginate<E: EntityTrait>(
     args: &PageArgs,
     key_of: KeyOf<E::Model>,
 ) -> ApiResult<Page<E::Model>> {
-    let window = Window::new(args, sort.field)?;
-    let count = TotalCount::of_query(conn, select.clone().into_query());
-    // Even `first: 0` fetches one row: `hasNextPage` must say whether rows exist.
-    let order = window.order(sort);
-    let rows = window
-        .bound(select, sort)
-        .order_by(sort.column, order.clone())
-        .order_by(sort.id_column, order)
-        .limit(window.fetch_limit())
-        .all(conn)
-        .await?;
-    Ok(window.page(rows, sort.field, key_of, count))
+    let query = PageQuery::new(conn, select, sort, args)?;
+    let rows = query.select.all(conn).await?;
+    Ok(query.window.page(rows, sort.field, key_of, query.count))
+}
+
+/// One page's query, ready to run (alone, or joined with a to-one relation), with the
+/// window that turns its rows into a page and the list's lazy count.
+pub struct PageQuery<E: EntityTrait> {
+    pub window: Window,
+    pub select: Select<E>,
+    pub count: TotalCount,
+}
+
+impl<E: EntityTrait> PageQuery<E> {
+    pub fn new(
+        conn: &DatabaseConnection,
+        select: Select<E>,
+        sort: &Sort<E::Column>,
+        args: &PageArgs,
+    ) -> ApiResult<Self> {
+        let window = Window::new(args, sort.field)?;
+        let count = TotalCount::of_query(conn, select.clone().into_query());
+        // Even `first: 0` fetches one row: `hasNextPage` must say whether rows exist.
+        let order = window.order(sort);
+        let select = window
+            .bound(select, sort)
+            .order_by(sort.column, order.clone())
+            .order_by(sort.id_column, order)
+            .limit(window.fetch_limit());
+        Ok(PageQuery {
+            window,
+            select,
+            count,
+        })
+    }
 }
 
 /// `totalCount`, computed only when selected: a `COUNT(*)` of the list's query, or a

@@ -7,11 +7,11 @@ use super::{
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, Window, paginate},
+    pagination::{Conn, KeyOf, PageArgs, PageQuery, Sort, SortKey, Window},
     user::User,
 };
 use crate::{
-    entity::post,
+    entity::{post, user},
     error::ApiError,
     loaders::children::{ChildList, load_page},
     service::{self, post::Parent},
@@ -60,11 +60,11 @@ impl Post {
     }
     /// The post's author.
     async fn author(&self, ctx: &Context<'_>) -> Result<User> {
-        let user = loaders(ctx)?
-            .user
-            .load_one(self.0.user_id)
-            .await
-            .map_err(db_error)?;
+        let users = &loaders(ctx)?.user;
+        let user = match users.loader().ready(self.0.user_id) {
+            Some(user) => Some(user),
+            None => users.load_one(self.0.user_id).await.map_err(db_error)?,
+        };
         Ok(User(user.ok_or_else(|| {
             ApiError::Internal("post author not visible".into())
         })?))
@@ -281,12 +281,52 @@ fn trim_columns(select: sea_orm::Select<post::Entity>, with_content: bool) -> se
 
 pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {
     let viewer = viewer(ctx)?;
+    let db = db(ctx)?;
     let filter = args.filter.unwrap_or_default().into_service()?;
     let select = service::post::list(viewer, parent, &filter, args.include_deleted)?;
     let select = trim_columns(select, selects_content(ctx));
     let (sort, key) = args.order_by.unwrap_or_default().sort();
-    let page = paginate(db(ctx)?, select, &sort, &args.page, key).await?;
-    Ok(page.into_connection(Post))
+    let query = PageQuery::new(db, select, &sort, &args.page)?;
+    let rows = if selects_author(ctx) {
+        with_authors(ctx, query.select).await?
+    } else {
+        query.select.all(db).await.map_err(ApiError::from)?
+    };
+    Ok(query
+        .window
+        .page(rows, sort.field, key, query.count)
+        .into_connection(Post))
+}
+
+/// Whether the list's nodes select `author`.
+fn selects_author(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").field("node").field("author").exists() || look.field("nodes").field("author").exists()
+}
+
+/// Runs a page's query joined with the posts' authors (one statement instead of a second
+/// one for the authors), and hands the authors to the request's user loader.
+///
+/// An author is in the viewer's user scope when it belongs to the post's organization: a
+/// visible post means its organization is visible (anonymous: public; member: their own;
+/// platform admin: all), and the user loader includes deleted users. Posts always belong
+/// to their author's organization; should one not, its author is left to the loader.
+async fn with_authors(ctx: &Context<'_>, select: sea_orm::Select<post::Entity>) -> Result<Vec<post::Model>> {
+    let rows = select
+        .find_also_related(user::Entity)
+        .all(db(ctx)?)
+        .await
+        .map_err(ApiError::from)?;
+    let mut posts = Vec::with_capacity(rows.len());
+    let mut authors = Vec::with_capacity(rows.len());
+    for (post, author) in rows {
+        if let Some(author) = author.filter(|a| a.organization_id == post.organization_id) {
+            authors.push(author);
+        }
+        posts.push(post);
+    }
+    loaders(ctx)?.user.loader().prime(authors);
+    Ok(posts)
 }
 
 #[derive(Default)]

@@ -5,7 +5,11 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{ErrorExtensions, Request, http::GraphiQLSource, parser::types::OperationType};
+use async_graphql::{
+    ErrorExtensions, Request,
+    http::GraphiQLSource,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use async_graphql_axum::GraphQLRequest;
 use axum::{
     Json,
@@ -63,14 +67,14 @@ pub async fn get(
              or a `Content-Type` other than form, multipart or text/plain",
         );
     }
-    let mut request = match parse_query_string(query) {
+    let request = match parse_query_string(query) {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
     // GET is safe: mutations must be POSTed (GraphQL over HTTP).
     let name = request.operation_name.clone();
     let name = name.as_deref();
-    if let Ok(doc) = request.parsed_query() {
+    if let Some(doc) = state.documents.get(&request.query) {
         let is_mutation = doc.operations.iter().any(|(op_name, op)| {
             (name.is_none() || op_name.map(|n| n.as_str()) == name) && op.node.ty == OperationType::Mutation
         });
@@ -125,11 +129,11 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 
 /// The operation's name for metrics and logs: `operationName`, else the document's only
 /// named operation.
-fn operation_name(request: &mut Request) -> String {
+fn operation_name(request: &Request, document: Option<&ExecutableDocument>) -> String {
     if let Some(name) = request.operation_name.as_deref() {
         return operation_label(Some(name));
     }
-    let name = request.parsed_query().ok().and_then(|doc| match &doc.operations {
+    let name = document.and_then(|doc| match &doc.operations {
         async_graphql::parser::types::DocumentOperations::Single(_) => None,
         async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
             ops.keys().next().map(|name| name.to_string())
@@ -145,7 +149,12 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut req
     }
     let started = Instant::now();
     let request_id = format!("{:016x}", rand::random::<u64>());
-    let operation = operation_name(&mut request);
+    // Parsed once per distinct query text; kept to put the response keys in selection order.
+    let document = state.documents.get(&request.query);
+    if let Some(document) = &document {
+        request.set_parsed_query(ExecutableDocument::clone(document));
+    }
+    let operation = operation_name(&request, document.as_deref());
     let statements = Arc::new(AtomicU64::new(0));
 
     let viewer = match crate::db::REQUEST_STATEMENTS
@@ -193,8 +202,6 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut req
         viewer,
         ip: Some(ip.to_string()),
     };
-    // The parsed document, kept to put the response keys in selection order.
-    let document = request.parsed_query().ok().cloned();
     let operation_name = request.operation_name.clone();
     let request = request.data(actor).data(loaders);
 
@@ -252,36 +259,38 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = match serde_json::to_value(&response) {
-        Ok(body) => body,
+    let (status, content_type) = match (graphql_json, request_error) {
+        (true, true) => (
+            StatusCode::BAD_REQUEST,
+            "application/graphql-response+json; charset=utf-8",
+        ),
+        (true, false) => (StatusCode::OK, "application/graphql-response+json; charset=utf-8"),
+        (false, _) => (StatusCode::OK, "application/json; charset=utf-8"),
+    };
+    // Serialized straight to bytes; a request error has no `data` in the GraphQL media type.
+    let body = if graphql_json && request_error {
+        serde_json::to_vec(&ErrorsOnly {
+            errors: &response.errors,
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    match body {
+        Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a response");
-            return error(
+            error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
                 "Internal server error",
-            );
-        }
-    };
-    let (status, content_type) = if graphql_json {
-        if request_error {
-            if let Some(object) = body.as_object_mut() {
-                object.remove("data");
-            }
-            (
-                StatusCode::BAD_REQUEST,
-                "application/graphql-response+json; charset=utf-8",
             )
-        } else {
-            (StatusCode::OK, "application/graphql-response+json; charset=utf-8")
         }
-    } else {
-        (StatusCode::OK, "application/json; charset=utf-8")
-    };
-    let mut http = (status, Json(body)).into_response();
-    http.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    http
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ErrorsOnly<'a> {
+    errors: &'a [async_graphql::ServerError],
 }
 
 fn code_extension(code: &str) -> async_graphql::ErrorExtensionValues {

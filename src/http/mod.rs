@@ -1,6 +1,7 @@
 //! HTTP: routes, the GraphQL handler, authentication, health, metrics. No SQL, no
 //! business rules.
 mod auth;
+mod documents;
 mod graphql;
 mod health;
 mod metrics;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub production: bool,
     pub cors_origins: Vec<String>,
     pub rate_limiter: rate_limit::RateLimiter,
+    pub documents: Arc<documents::DocumentCache>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -45,6 +45,45 @@ impl<E: EntityTrait> ById<E> {
     }
 }
 
+impl<E> ById<E>
+where
+    E: EntityTrait,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    /// Rows already read within this loader's scope (a list joined with them): later
+    /// loads of their ids use them instead of querying.
+    pub fn prime(&self, rows: impl IntoIterator<Item = E::Model>) {
+        let Ok(mut batches) = self.batches.lock() else {
+            return;
+        };
+        let rows: HashMap<i32, E::Model> = rows
+            .into_iter()
+            .map(|row| ((self.id_of)(&row), row))
+            .filter(|(id, _)| !batches.contains_key(id))
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        let ids: Vec<i32> = rows.keys().copied().collect();
+        let batch: Batch<E::Model> = futures_util::future::ready(Ok(Arc::new(rows))).boxed().shared();
+        // Polled once, so `ready` can read it without waiting.
+        let _ = batch.clone().now_or_never();
+        for id in ids {
+            batches.insert(id, batch.clone());
+        }
+    }
+
+    /// The row of `id` if a finished batch holds it: no need to go through the
+    /// DataLoader's delay and task.
+    pub fn ready(&self, id: i32) -> Option<E::Model> {
+        let batches = self.batches.lock().ok()?;
+        match batches.get(&id)?.peek()? {
+            Ok(rows) => rows.get(&id).cloned(),
+            Err(_) => None,
+        }
+    }
+}
+
 impl<E> Loader<i32> for ById<E>
 where
     E: EntityTrait,

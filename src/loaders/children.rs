@@ -1,17 +1,17 @@
 //! Nested connections batched per level: the pages of every parent in one statement.
 //!
 //! `organizations { users(first: 5) }` asks for the first five users of each organization.
-//! One query numbers each parent's rows with `ROW_NUMBER() OVER (PARTITION BY parent
-//! ORDER BY key, id)` — a window function both SQLite (3.25+) and PostgreSQL run — and
-//! keeps `fetch_limit` rows per parent; keyset bounds, filters and order are the same as
-//! for a top-level list. Loaders are keyed by (parent id, list arguments), so parents
-//! asking for the same page share one query.
+//! One query reads them for all parents: on PostgreSQL a `LATERAL` subquery per parent
+//! with `LIMIT` (an index range scan that stops at the page), on SQLite `ROW_NUMBER() OVER
+//! (PARTITION BY parent ORDER BY key, id)` keeping `fetch_limit` rows per parent. Keyset
+//! bounds, filters and order are the same as for a top-level list. Loaders are keyed by
+//! (parent id, list arguments), so parents asking for the same page share one query.
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Order, QueryFilter,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
+    JoinType, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 
@@ -79,38 +79,17 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
         let mut pages = HashMap::new();
         for (list, parents) in by_list(keys) {
             let window = list.window()?;
+            let statement = match self.db.get_database_backend() {
+                DbBackend::Postgres => lateral_pages(list, &self.viewer, &window, &parents)?,
+                backend => numbered_pages(list, &self.viewer, &window, &parents, backend)?,
+            };
+            let rows = Model::<L>::find_by_statement(statement)
+                .all(&self.db)
+                .await
+                .map_err(|e| Arc::new(ApiError::from(e)))?;
             let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
-            {
-                let (sort, _) = list.sort();
-                let dir = match window.order(&sort) {
-                    Order::Desc => "DESC",
-                    _ => "ASC",
-                };
-                let row_number = format!(
-                    "ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {key} {dir}, {id} {dir})",
-                    parent = quoted::<L::Entity>(list.parent_column()),
-                    key = quoted::<L::Entity>(sort.column),
-                    id = quoted::<L::Entity>(sort.id_column),
-                );
-                let inner = window
-                    .bound(list.select(&self.viewer)?, &sort)
-                    .filter(list.parent_column().is_in(parents.iter().copied()))
-                    .expr_as(Expr::cust(row_number), "blogql_rn")
-                    .into_query();
-                let query = Query::select()
-                    .column(Asterisk)
-                    .from_subquery(inner, Alias::new("page"))
-                    .and_where(Expr::col(Alias::new("blogql_rn")).lte(window.fetch_limit()))
-                    .order_by(Alias::new("blogql_rn"), sea_orm::sea_query::Order::Asc)
-                    .to_owned();
-                let statement = self.db.get_database_backend().build(&query);
-                let rows = Model::<L>::find_by_statement(statement)
-                    .all(&self.db)
-                    .await
-                    .map_err(|e| Arc::new(ApiError::from(e)))?;
-                for row in rows {
-                    rows_of.entry(list.parent_of(&row)).or_default().push(row);
-                }
+            for row in rows {
+                rows_of.entry(list.parent_of(&row)).or_default().push(row);
             }
             for parent in parents {
                 pages.insert(
@@ -121,6 +100,95 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
         }
         Ok(pages)
     }
+}
+
+/// The pages of `parents` in one statement, for databases without `LATERAL` (SQLite):
+/// each parent's rows numbered with `ROW_NUMBER() OVER (PARTITION BY parent …)`, the first
+/// `fetch_limit` kept. The window reads every row of every parent before cutting.
+fn numbered_pages<L: ChildList>(
+    list: &L,
+    viewer: &Viewer,
+    window: &Window,
+    parents: &[i32],
+    backend: DbBackend,
+) -> Result<Statement, ApiError> {
+    let (sort, _) = list.sort();
+    let row_number = format!(
+        "ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {order})",
+        parent = quoted::<L::Entity>(list.parent_column()),
+        order = order_sql::<L::Entity>(window, &sort),
+    );
+    let inner = window
+        .bound(list.select(viewer)?, &sort)
+        .filter(list.parent_column().is_in(parents.iter().copied()))
+        .expr_as(Expr::cust(row_number), RN)
+        .into_query();
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("page"))
+        .and_where(Expr::col(Alias::new(RN)).lte(window.fetch_limit()))
+        .order_by(Alias::new(RN), sea_orm::sea_query::Order::Asc)
+        .to_owned();
+    Ok(backend.build(&query))
+}
+
+/// The pages of `parents` in one statement on PostgreSQL: for each parent, a `LATERAL`
+/// subquery reads its first `fetch_limit` rows down the index and stops, so a parent with
+/// thousands of children costs what one with six does.
+fn lateral_pages<L: ChildList>(
+    list: &L,
+    viewer: &Viewer,
+    window: &Window,
+    parents: &[i32],
+) -> Result<Statement, ApiError> {
+    let (sort, _) = list.sort();
+    let order = window.order(&sort);
+    let parent = Alias::new("blogql_parent");
+    let row_number = format!(
+        "ROW_NUMBER() OVER (ORDER BY {})",
+        order_sql::<L::Entity>(window, &sort)
+    );
+    let inner = window
+        .bound(list.select(viewer)?, &sort)
+        .filter(
+            Expr::col(list.parent_column().as_column_ref()).equals((parent.clone(), Alias::new("column1"))),
+        )
+        .expr_as(Expr::cust(row_number), RN)
+        .order_by(sort.column, order.clone())
+        .order_by(sort.id_column, order)
+        .limit(window.fetch_limit())
+        .into_query();
+    let query = Query::select()
+        .column((Alias::new("page"), Asterisk))
+        .from_values(parents.iter().copied(), parent)
+        .join_lateral(
+            JoinType::InnerJoin,
+            inner,
+            Alias::new("page"),
+            Condition::all().add(Expr::cust("TRUE")),
+        )
+        .order_by(
+            (Alias::new("page"), Alias::new(RN)),
+            sea_orm::sea_query::Order::Asc,
+        )
+        .to_owned();
+    Ok(DbBackend::Postgres.build(&query))
+}
+
+/// The column holding a row's place in its parent's page.
+const RN: &str = "blogql_rn";
+
+/// `key DIR, id DIR` in the window's fetch order.
+fn order_sql<E: EntityTrait>(window: &Window, sort: &Sort<E::Column>) -> String {
+    let dir = match window.order(sort) {
+        Order::Desc => "DESC",
+        _ => "ASC",
+    };
+    format!(
+        "{key} {dir}, {id} {dir}",
+        key = quoted::<E>(sort.column),
+        id = quoted::<E>(sort.id_column)
+    )
 }
 
 /// `totalCount` of a nested list for many parents: one `GROUP BY parent` per list.

@@ -55,8 +55,39 @@ async fn posts_with_authors_cost_the_same_for_5_and_50_rows() {
         n_small, n_large,
         "5 rows: {n_small} statements, 50 rows: {n_large}"
     );
-    // posts + count + authors + organizations (of posts and of authors, one batch).
-    assert!(n_large <= 4, "{n_large} statements");
+    // posts joined with their authors + count + organizations (of posts and of authors,
+    // one batch).
+    assert_eq!(n_large, 3, "{n_large} statements");
+}
+
+#[tokio::test]
+async fn a_post_list_reads_its_authors_in_the_same_statement() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    let orgs = seed(&app, 2, 3, 2).await;
+    let query = "query($org: ID) { posts(organizationId: $org, first: 50) { edges { node { title author { username } } } } }";
+    // Anonymous, a member and a platform admin: each scope gets its authors from the join.
+    let member = app.create_user(orgs[0], "reader", "MEMBER").await;
+    let cases = [
+        ("anonymous", None, json!({ "org": orgs[1].to_string() }), 6),
+        ("member", Some(app.user_token(member)), json!({}), 6),
+        ("platform admin", Some(app.platform_token()), json!({}), 12),
+    ];
+    for (who, token, variables, rows) in cases {
+        let before = app.statement_count();
+        let data = app.ok(query, variables, token.as_deref()).await;
+        let n = app.statement_count() - before;
+        let edges = data["posts"]["edges"].as_array().cloned().unwrap_or_default();
+        assert_eq!(edges.len(), rows, "{who}: {data}");
+        assert!(
+            edges.iter().all(|e| e["node"]["author"]["username"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("user_"))),
+            "{who}: {data}"
+        );
+        // A member's viewer (user and organization) is one more statement.
+        let expected = if who == "member" { 2 } else { 1 };
+        assert_eq!(n, expected, "{who}: {n} statements");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,70 @@
+//! Parsed GraphQL documents by query text.
+//!
+//! Clients send the same few operations over and over (Apollo and Relay build them at
+//! compile time), and parsing is the costliest step before execution. A hit hands
+//! async-graphql a copy of the parsed document, which is a fraction of the cost of parsing
+//! it again; validation still runs on every request, since it depends on the variables.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::parser::{parse_query, types::ExecutableDocument};
+
+/// Documents kept at most; when full, the cache starts over (simple, and bounded).
+const CAPACITY: usize = 512;
+/// Longer queries are parsed every time: they are rare, and would make the memory bound
+/// `CAPACITY` × 1 MiB.
+const MAX_QUERY_LEN: usize = 16 * 1024;
+
+#[derive(Default)]
+pub struct DocumentCache {
+    documents: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
+}
+
+impl DocumentCache {
+    /// The parsed document of `query`, or `None` when it does not parse (async-graphql
+    /// then reports the syntax error as usual).
+    pub fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        if let Some(doc) = self.documents.lock().ok()?.get(query) {
+            return Some(doc.clone());
+        }
+        let doc = Arc::new(parse_query(query).ok()?);
+        if query.len() <= MAX_QUERY_LEN
+            && let Ok(mut documents) = self.documents.lock()
+        {
+            if documents.len() >= CAPACITY {
+                documents.clear();
+            }
+            documents.insert(query.to_owned(), doc.clone());
+        }
+        Some(doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_once_and_refuses_invalid_documents() {
+        let cache = DocumentCache::default();
+        let first = cache.get("{ posts { totalCount } }").unwrap();
+        let second = cache.get("{ posts { totalCount } }").unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "the second get reuses the parsed document"
+        );
+        assert!(cache.get("{ posts { ").is_none());
+        assert_eq!(cache.documents.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let cache = DocumentCache::default();
+        for i in 0..CAPACITY + 10 {
+            cache.get(&format!("{{ a{i}: posts {{ totalCount }} }}")).unwrap();
+        }
+        assert!(cache.documents.lock().unwrap().len() <= CAPACITY);
+    }
+}
