@@ -137,8 +137,10 @@ impl Application {
         )
         .await
         .map_err(StartupError::Config)?;
+        let options = graphql::Options::from_config(config);
         let state = AppState {
-            schema: graphql::build(database.conn.clone(), &graphql::Options::from_config(config)),
+            schema: graphql::build(database.conn.clone(), &options),
+            limits: options.limits,
             db: database.conn.clone(),
             statements: database.statements.clone(),
             verifier: Arc::new(verifier),

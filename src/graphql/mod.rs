@@ -62,8 +62,7 @@ pub fn build(db: DatabaseConnection, options: &Options) -> BlogSchema {
         .data(db)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity)
-        .limit_directives(options.max_directives)
-        .extension(options.limits);
+        .limit_directives(options.max_directives);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

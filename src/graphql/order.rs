@@ -24,29 +24,58 @@ pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Optio
     }
 }
 
+/// The response keys of some selection sets in order, each with its sub-selections.
+type Fields<'a> = Vec<(Name, Vec<&'a SelectionSet>)>;
+
 fn reorder_value(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
+    if matches!(value, Value::List(_) | Value::Object(_)) {
+        // Computed once for all items of a list: they share the selection.
+        let mut fields = Fields::new();
+        for set in sets {
+            collect(set, fragments, &mut fields, 0);
+        }
+        reorder_with(value, &fields, fragments);
+    }
+}
+
+fn reorder_with(value: &mut Value, fields: &Fields, fragments: &Fragments) {
     match value {
         Value::List(items) => items
             .iter_mut()
-            .for_each(|item| reorder_value(item, sets, fragments)),
+            .for_each(|item| reorder_with(item, fields, fragments)),
         Value::Object(map) => {
-            let mut fields: Vec<(Name, Vec<&SelectionSet>)> = Vec::new();
-            for set in sets {
-                collect(set, fragments, &mut fields, 0);
+            if !in_order(map, fields) {
+                let mut old = std::mem::take(map);
+                let mut ordered = IndexMap::with_capacity(old.len());
+                for (key, _) in fields {
+                    if let Some(child) = old.shift_remove(key) {
+                        ordered.insert(key.clone(), child);
+                    }
+                }
+                ordered.extend(old);
+                *map = ordered;
             }
-            let mut old = std::mem::take(map);
-            let mut ordered = IndexMap::with_capacity(old.len());
             for (key, sub_sets) in fields {
-                if let Some(mut child) = old.shift_remove(&key) {
-                    reorder_value(&mut child, &sub_sets, fragments);
-                    ordered.insert(key, child);
+                if let Some(child) = map.get_mut(key) {
+                    reorder_value(child, sub_sets, fragments);
                 }
             }
-            ordered.extend(old);
-            *map = ordered;
         }
         _ => {}
     }
+}
+
+/// Whether the keys of `map` already follow `fields` (the common case: nothing to move).
+fn in_order(map: &IndexMap<Name, Value>, fields: &Fields) -> bool {
+    let mut next = 0;
+    for (key, _) in fields {
+        match map.get_index_of(key) {
+            Some(i) if i == next => next += 1,
+            Some(_) => return false,
+            None => {}
+        }
+    }
+    next == map.len()
 }
 
 /// The response keys of a selection set in order, with the sub-selections of each (a key

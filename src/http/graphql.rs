@@ -155,6 +155,10 @@ async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut req
         request.set_parsed_query(ExecutableDocument::clone(document));
     }
     let operation = operation_name(&request, document.as_deref());
+    if let Some(Err(error)) = document.as_deref().map(|doc| state.limits.check(doc)) {
+        record(&operation, &["QUERY_TOO_COMPLEX"], started);
+        return respond(headers, async_graphql::Response::from_errors(vec![error]));
+    }
     let statements = Arc::new(AtomicU64::new(0));
 
     let viewer = match crate::db::REQUEST_STATEMENTS

@@ -23,6 +23,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: BlogSchema,
+    /// Aliases and root fields, checked on the parsed document before execution.
+    pub limits: crate::graphql::limits::Limits,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub verifier: Arc<Verifier>,
