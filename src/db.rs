@@ -44,6 +44,7 @@ pub async fn connect(
     log_sql: bool,
     statement_timeout: Option<Duration>,
 ) -> Result<Database, DbErr> {
+    let url_sets_plan_cache_mode = url.contains("plan_cache_mode");
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -61,7 +62,12 @@ pub async fn connect(
             // (a custom plan always looks cheaper than a generic one that cannot see the
             // limit): 0.6 ms of planning for a 0.3 ms query. Generic plans are planned once;
             // bench/explain_check.sh proves each query shape's generic plan uses its index.
-            let opts = opts.options([("plan_cache_mode", "force_generic_plan")]);
+            // A `plan_cache_mode` in the URL's `options` wins (the check's custom-plan pass).
+            let opts = if url_sets_plan_cache_mode {
+                opts
+            } else {
+                opts.options([("plan_cache_mode", "force_generic_plan")])
+            };
             match statement_timeout {
                 Some(t) => opts.options([("statement_timeout", format!("{}ms", t.as_millis()))]),
                 None => opts,

@@ -62,7 +62,12 @@ impl AuditLog {
         let Some(id) = self.0.user_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx)?.user.load_one(id).await.map_err(db_error)?.map(User))
+        Ok(loaders(ctx)?
+            .user()
+            .load_one(id)
+            .await
+            .map_err(db_error)?
+            .map(User))
     }
     /// Who acted when there is no user: `platform_admin:<token subject>`.
     async fn actor_subject(&self) -> Option<&str> {

@@ -39,13 +39,13 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
     let users_readable = *viewer != Viewer::Anonymous;
     let audit_readable = viewer.is_admin();
     let (orgs, users, posts, audits) = futures_util::try_join!(
-        loaders.organization.load_many(wanted(Kind::Organization)),
+        loaders.organization().load_many(wanted(Kind::Organization)),
         loaders
-            .user
+            .user()
             .load_many(wanted(Kind::User).filter(|_| users_readable)),
-        loaders.post.load_many(wanted(Kind::Post)),
+        loaders.post().load_many(wanted(Kind::Post)),
         loaders
-            .audit_log
+            .audit_log()
             .load_many(wanted(Kind::AuditLog).filter(|_| audit_readable)),
     )
     .map_err(db_error)?;

@@ -60,7 +60,7 @@ impl Post {
     }
     /// The post's author.
     async fn author(&self, ctx: &Context<'_>) -> Result<User> {
-        let users = &loaders(ctx)?.user;
+        let users = loaders(ctx)?.user();
         let user = match users.loader().ready(self.0.user_id) {
             Some(user) => Some(user),
             None => users.load_one(self.0.user_id).await.map_err(db_error)?,
@@ -72,7 +72,7 @@ impl Post {
     /// The organization the post belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         let org = loaders(ctx)?
-            .organization
+            .organization()
             .load_one(self.0.organization_id)
             .await
             .map_err(db_error)?;
@@ -249,8 +249,8 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
     let loaders = loaders(ctx)?;
     let page = load_page(
         viewer(ctx)?,
-        &loaders.post_pages,
-        &loaders.post_counts,
+        loaders.post_pages(),
+        loaders.post_counts(),
         parent_id,
         list,
     )
@@ -325,7 +325,7 @@ async fn with_authors(ctx: &Context<'_>, select: sea_orm::Select<post::Entity>) 
         }
         posts.push(post);
     }
-    loaders(ctx)?.user.loader().prime(authors);
+    loaders(ctx)?.user().loader().prime(authors);
     Ok(posts)
 }
 

@@ -74,7 +74,7 @@ impl User {
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         signed_in(ctx)?;
         let org = loaders(ctx)?
-            .organization
+            .organization()
             .load_one(self.0.organization_id)
             .await
             .map_err(db_error)?;
@@ -288,8 +288,8 @@ pub async fn nested_connection(
     let loaders = loaders(ctx)?;
     let page = load_page(
         viewer(ctx)?,
-        &loaders.user_pages,
-        &loaders.user_counts,
+        loaders.user_pages(),
+        loaders.user_counts(),
         organization_id,
         list,
     )

@@ -4,7 +4,7 @@ mod by_id;
 pub mod children;
 
 use std::{
-    sync::{Arc, atomic::AtomicU64},
+    sync::{Arc, OnceLock, atomic::AtomicU64},
     time::Duration,
 };
 
@@ -23,15 +23,21 @@ use crate::{
 /// Loaders by primary key (deleted rows included: a visible child always has its parent
 /// visible to the same viewer, an admin listing deleted children needs their deleted
 /// parents, and `node` drops deleted rows itself), and the nested lists.
+///
+/// Each is built on first use: most requests need one or two of the eight, and building
+/// one means building its scoped query.
 pub struct Loaders {
-    pub organization: DataLoader<ById<organization::Entity>>,
-    pub user: DataLoader<ById<user::Entity>>,
-    pub post: DataLoader<ById<post::Entity>>,
-    pub audit_log: DataLoader<ById<audit_log::Entity>>,
-    pub post_pages: DataLoader<ChildPages<PostChildren>>,
-    pub post_counts: Arc<DataLoader<ChildCounts<PostChildren>>>,
-    pub user_pages: DataLoader<ChildPages<UserChildren>>,
-    pub user_counts: Arc<DataLoader<ChildCounts<UserChildren>>>,
+    db: DatabaseConnection,
+    viewer: Viewer,
+    factory: Factory,
+    organization: OnceLock<DataLoader<ById<organization::Entity>>>,
+    user: OnceLock<DataLoader<ById<user::Entity>>>,
+    post: OnceLock<DataLoader<ById<post::Entity>>>,
+    audit_log: OnceLock<DataLoader<ById<audit_log::Entity>>>,
+    post_pages: OnceLock<DataLoader<ChildPages<PostChildren>>>,
+    post_counts: OnceLock<Arc<DataLoader<ChildCounts<PostChildren>>>>,
+    user_pages: OnceLock<DataLoader<ChildPages<UserChildren>>>,
+    user_counts: OnceLock<Arc<DataLoader<ChildCounts<UserChildren>>>>,
 }
 
 /// How a request's loaders are made: how long they collect keys (see
@@ -52,6 +58,8 @@ impl Factory {
     }
 }
 
+const DELETED: scope::Deleted = scope::Deleted::Include;
+
 impl Loaders {
     pub fn new(
         db: &DatabaseConnection,
@@ -59,37 +67,82 @@ impl Loaders {
         delay: Duration,
         statements: Arc<AtomicU64>,
     ) -> Self {
-        let f = Factory { delay, statements };
-        let deleted = scope::Deleted::Include;
         Loaders {
-            organization: f.make(ById::new(
-                db,
-                scope::organizations(viewer, deleted),
+            db: db.clone(),
+            viewer: viewer.clone(),
+            factory: Factory { delay, statements },
+            organization: OnceLock::new(),
+            user: OnceLock::new(),
+            post: OnceLock::new(),
+            audit_log: OnceLock::new(),
+            post_pages: OnceLock::new(),
+            post_counts: OnceLock::new(),
+            user_pages: OnceLock::new(),
+            user_counts: OnceLock::new(),
+        }
+    }
+
+    pub fn organization(&self) -> &DataLoader<ById<organization::Entity>> {
+        self.organization.get_or_init(|| {
+            self.factory.make(ById::new(
+                &self.db,
+                scope::organizations(&self.viewer, DELETED),
                 organization::Column::Id,
                 |m: &organization::Model| m.id,
-            )),
-            user: f.make(ById::new(
-                db,
-                scope::users(viewer, deleted),
+            ))
+        })
+    }
+
+    pub fn user(&self) -> &DataLoader<ById<user::Entity>> {
+        self.user.get_or_init(|| {
+            self.factory.make(ById::new(
+                &self.db,
+                scope::users(&self.viewer, DELETED),
                 user::Column::Id,
                 |m: &user::Model| m.id,
-            )),
-            post: f.make(ById::new(
-                db,
-                scope::posts(viewer, deleted),
+            ))
+        })
+    }
+
+    pub fn post(&self) -> &DataLoader<ById<post::Entity>> {
+        self.post.get_or_init(|| {
+            self.factory.make(ById::new(
+                &self.db,
+                scope::posts(&self.viewer, DELETED),
                 post::Column::Id,
                 |m: &post::Model| m.id,
-            )),
-            audit_log: f.make(ById::new(
-                db,
-                scope::audit_logs(viewer),
+            ))
+        })
+    }
+
+    pub fn audit_log(&self) -> &DataLoader<ById<audit_log::Entity>> {
+        self.audit_log.get_or_init(|| {
+            self.factory.make(ById::new(
+                &self.db,
+                scope::audit_logs(&self.viewer),
                 audit_log::Column::Id,
                 |m: &audit_log::Model| m.id,
-            )),
-            post_pages: f.make(ChildPages::new(db, viewer)),
-            post_counts: Arc::new(f.make(ChildCounts::new(db, viewer))),
-            user_pages: f.make(ChildPages::new(db, viewer)),
-            user_counts: Arc::new(f.make(ChildCounts::new(db, viewer))),
-        }
+            ))
+        })
+    }
+
+    pub fn post_pages(&self) -> &DataLoader<ChildPages<PostChildren>> {
+        self.post_pages
+            .get_or_init(|| self.factory.make(ChildPages::new(&self.db, &self.viewer)))
+    }
+
+    pub fn post_counts(&self) -> &Arc<DataLoader<ChildCounts<PostChildren>>> {
+        self.post_counts
+            .get_or_init(|| Arc::new(self.factory.make(ChildCounts::new(&self.db, &self.viewer))))
+    }
+
+    pub fn user_pages(&self) -> &DataLoader<ChildPages<UserChildren>> {
+        self.user_pages
+            .get_or_init(|| self.factory.make(ChildPages::new(&self.db, &self.viewer)))
+    }
+
+    pub fn user_counts(&self) -> &Arc<DataLoader<ChildCounts<UserChildren>>> {
+        self.user_counts
+            .get_or_init(|| Arc::new(self.factory.make(ChildCounts::new(&self.db, &self.viewer))))
     }
 }
