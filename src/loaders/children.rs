@@ -79,6 +79,9 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
         let mut pages = HashMap::new();
         for (list, parents) in by_list(keys) {
             let window = list.window()?;
+            if parents.is_empty() {
+                continue; // `by_list` never makes an empty group; `VALUES ()` would not build.
+            }
             let statement = match self.db.get_database_backend() {
                 DbBackend::Postgres => lateral_pages(list, &self.viewer, &window, &parents)?,
                 backend => numbered_pages(list, &self.viewer, &window, &parents, backend)?,
