@@ -7,7 +7,7 @@ use super::{
     context::{db, loaders, viewer},
     enums::{AuditAction, OrderDirection},
     ids::{self, Kind},
-    pagination::{Conn, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, PageArgs, Sort, SortKey, paginate, selects_rows},
     post::db_error,
     user::User,
 };
@@ -164,6 +164,7 @@ impl AuditQuery {
                 before,
             },
             key,
+            selects_rows(ctx),
         )
         .await?;
         Ok(page.into_connection(AuditLog))

@@ -7,7 +7,7 @@ use super::{
     enums::{OrderDirection, Plan},
     guard::signed_in,
     ids::{self, Kind},
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate, selects_rows},
     post::{self, Post, PostFilter, PostListArgs, PostOrder},
     user::{self, User, UserFilter, UserListArgs, UserOrder},
 };
@@ -218,6 +218,7 @@ impl OrganizationQuery {
                 before,
             },
             key,
+            selects_rows(ctx),
         )
         .await?;
         Ok(page.into_connection(Organization))

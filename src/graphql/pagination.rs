@@ -312,16 +312,29 @@ impl Window {
     }
 }
 
-/// Runs one page of `select` (already scoped and filtered) in the order `sort`.
+/// Whether a connection's selection reads its rows (`edges`, `nodes`, `pageInfo`): a
+/// `{ totalCount }` alone runs only its count.
+pub fn selects_rows(ctx: &async_graphql::Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").exists() || look.field("nodes").exists() || look.field("pageInfo").exists()
+}
+
+/// Runs one page of `select` (already scoped and filtered) in the order `sort`; with
+/// `rows_wanted` false (see `selects_rows`) the page is left empty and unread.
 pub async fn paginate<E: EntityTrait>(
     conn: &DatabaseConnection,
     select: Select<E>,
     sort: &Sort<E::Column>,
     args: &PageArgs,
     key_of: KeyOf<E::Model>,
+    rows_wanted: bool,
 ) -> ApiResult<Page<E::Model>> {
     let query = PageQuery::new(conn, select, sort, args)?;
-    let rows = query.select.all(conn).await?;
+    let rows = if rows_wanted {
+        query.select.all(conn).await?
+    } else {
+        Vec::new()
+    };
     Ok(query.window.page(rows, sort.field, key_of, query.count))
 }
 

@@ -7,7 +7,7 @@ use super::{
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, PageQuery, Sort, SortKey, Window},
+    pagination::{Conn, KeyOf, PageArgs, PageQuery, Sort, SortKey, Window, selects_rows},
     user::User,
 };
 use crate::{
@@ -253,6 +253,7 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
         loaders.post_counts(),
         parent_id,
         list,
+        selects_rows(ctx),
     )
     .await?;
     Ok(page.into_connection(Post))
@@ -287,7 +288,9 @@ pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -
     let select = trim_columns(select, selects_content(ctx));
     let (sort, key) = args.order_by.unwrap_or_default().sort();
     let query = PageQuery::new(db, select, &sort, &args.page)?;
-    let rows = if selects_author(ctx) {
+    let rows = if !selects_rows(ctx) {
+        Vec::new()
+    } else if selects_author(ctx) {
         with_authors(ctx, query.select).await?
     } else {
         query.select.all(db).await.map_err(ApiError::from)?

@@ -8,7 +8,7 @@ use super::{
     guard::signed_in,
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, Window, paginate},
+    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, Window, paginate, selects_rows},
     post::{self, Post, PostFilter, PostListArgs, PostOrder, db_error},
 };
 use crate::{
@@ -227,7 +227,7 @@ pub async fn connection(
         args.include_deleted,
     )?;
     let (sort, key) = args.order_by.unwrap_or_default().sort();
-    let page = paginate(db(ctx)?, select, &sort, &args.page, key).await?;
+    let page = paginate(db(ctx)?, select, &sort, &args.page, key, selects_rows(ctx)).await?;
     Ok(page.into_connection(User))
 }
 
@@ -292,6 +292,7 @@ pub async fn nested_connection(
         loaders.user_counts(),
         organization_id,
         list,
+        selects_rows(ctx),
     )
     .await?;
     Ok(page.into_connection(User))

@@ -248,14 +248,19 @@ pub async fn load_page<L: ChildList>(
     counts: &Arc<async_graphql::dataloader::DataLoader<ChildCounts<L>>>,
     parent: i32,
     list: L,
+    rows_wanted: bool,
 ) -> Result<Page<Model<L>>, ApiError> {
     let window = list.window()?;
     list.select(viewer)?;
-    let rows = pages
-        .load_one((parent, list.clone()))
-        .await
-        .map_err(|e| (*e).clone())?
-        .unwrap_or_default();
+    let rows = if rows_wanted {
+        pages
+            .load_one((parent, list.clone()))
+            .await
+            .map_err(|e| (*e).clone())?
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let (sort, key_of) = list.sort();
     let count = TotalCount::from_loader(counts.clone(), (parent, list.unpaged()));
     Ok(window.page(rows, sort.field, key_of, count))

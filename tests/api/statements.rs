@@ -208,3 +208,46 @@ async fn content_is_fetched_whenever_it_is_selected() {
         .await;
     assert_eq!(titles["posts"]["nodes"][0]["content"], "Hello");
 }
+
+#[tokio::test]
+async fn a_total_count_alone_runs_only_its_count() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    seed(&app, 2, 3, 2).await;
+    let token = app.platform_token();
+    let cases = [
+        // The count, and no page query.
+        ("{ posts { totalCount } }", 1),
+        ("{ users(first: 5) { totalCount } }", 1),
+        ("{ auditLogs { totalCount } }", 1),
+        // Organizations' page, then the users' counts of all of them; no users page.
+        ("{ organizations { edges { node { users { totalCount } } } } }", 2),
+        // `pageInfo` needs the rows (whether another page follows).
+        ("{ posts(first: 1) { totalCount pageInfo { hasNextPage } } }", 2),
+    ];
+    for (query, expected) in cases {
+        let before = app.statement_count();
+        let data = app.ok(query, json!({}), Some(&token)).await;
+        let n = app.statement_count() - before;
+        assert_eq!(n, expected, "{query}: {n} statements");
+        match query {
+            q if q.starts_with("{ posts {") => assert_eq!(data["posts"]["totalCount"], 12),
+            q if q.starts_with("{ users") => assert_eq!(data["users"]["totalCount"], 6),
+            q if q.starts_with("{ organizations") => {
+                let edges = data["organizations"]["edges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(edges.len(), 2, "{data}");
+                assert!(
+                    edges.iter().all(|e| e["node"]["users"]["totalCount"] == 3),
+                    "{data}"
+                );
+            }
+            q if q.starts_with("{ posts(first: 1)") => {
+                assert_eq!(data["posts"]["totalCount"], 12);
+                assert_eq!(data["posts"]["pageInfo"]["hasNextPage"], true);
+            }
+            _ => assert!(data["auditLogs"]["totalCount"].as_i64().unwrap() > 0, "{data}"),
+        }
+    }
+}
