@@ -63,13 +63,12 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Migrate { action } => {
-            let db = blogql::db::connect(&config.database_url, 1, config.log_sql, None)
-                .await?
-                .conn;
+            let database = blogql::db::connect(&config.database_url, 1, config.log_sql, None).await?;
+            let db = database.db.conn();
             match action {
-                MigrateAction::Up => Migrator::up(&db, None).await?,
-                MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
-                MigrateAction::Status => Migrator::status(&db).await?,
+                MigrateAction::Up => Migrator::up(db, None).await?,
+                MigrateAction::Down => Migrator::down(db, Some(1)).await?,
+                MigrateAction::Status => Migrator::status(db).await?,
             }
             Ok(())
         }

@@ -1,10 +1,11 @@
 //! Builds the application — database, migrations, keys, schema, router, listener — the
 //! same way for `main` and for tests (which bind port 0).
+use crate::db::Db;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use axum::Router;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use tokio::net::TcpListener;
 
 use crate::{
@@ -109,7 +110,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pub addr: SocketAddr,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub statements: StatementCounter,
     /// Set when the server made up its own secret (development): tokens from it work.
     pub dev_secret: Option<String>,
@@ -127,7 +128,7 @@ impl Application {
         )
         .await?;
         if !config.no_migrate {
-            Migrator::up(&database.conn, None).await?;
+            Migrator::up(database.db.conn(), None).await?;
         }
         let rate_limiter = http::rate_limit::RateLimiter::new(
             http::rate_limit::Quota::per_minute(config.rate_limit_per_minute),
@@ -139,9 +140,9 @@ impl Application {
         .map_err(StartupError::Config)?;
         let options = graphql::Options::from_config(config);
         let state = AppState {
-            schema: graphql::build(database.conn.clone(), &options),
+            schema: graphql::build(database.db.clone(), &options),
             limits: options.limits,
-            db: database.conn.clone(),
+            db: database.db.clone(),
             statements: database.statements.clone(),
             verifier: Arc::new(verifier),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
@@ -158,7 +159,7 @@ impl Application {
             addr: listener.local_addr()?,
             listener,
             router: http::router(state),
-            db: database.conn,
+            db: database.db,
             statements: database.statements,
             dev_secret: secret.filter(|(_, dev)| *dev).map(|(s, _)| s),
         })

@@ -94,7 +94,7 @@ pub fn audit_logs(viewer: &Viewer) -> Select<audit_log::Entity> {
 /// The user a token names, with their organization, in one query. Used once per request
 /// to build the `Viewer`, before any scope exists.
 pub async fn token_user(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Db,
     id: i32,
 ) -> Result<Option<(user::Model, organization::Model)>, sea_orm::DbErr> {
     let row = user::Entity::find_by_id(id)

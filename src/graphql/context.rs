@@ -1,6 +1,6 @@
 //! Typed access to what the HTTP layer put into a request's context.
+use crate::db::Db;
 use async_graphql::Context;
-use sea_orm::DatabaseConnection;
 
 use crate::{auth::Viewer, error::ApiError, loaders::Loaders, service::Actor};
 
@@ -8,8 +8,8 @@ fn missing(what: &str) -> ApiError {
     ApiError::Internal(format!("{what} missing from the request context"))
 }
 
-pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, ApiError> {
-    ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))
+pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a Db, ApiError> {
+    ctx.data::<Db>().map_err(|_| missing("database"))
 }
 
 pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, ApiError> {

@@ -13,8 +13,8 @@ pub mod pagination;
 pub mod post;
 pub mod user;
 
+use crate::db::Db;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
-use sea_orm::DatabaseConnection;
 
 /// The root query, merged from one object per domain.
 #[derive(MergedObject, Default)]
@@ -57,7 +57,7 @@ impl Options {
 }
 
 /// Builds the served schema.
-pub fn build(db: DatabaseConnection, options: &Options) -> BlogSchema {
+pub fn build(db: Db, options: &Options) -> BlogSchema {
     let mut builder = Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
         .data(db)
         .limit_depth(options.max_depth)

@@ -2,6 +2,7 @@
 //!
 //! A cursor holds the sort key and the id of its row, so pages stay stable when rows are
 //! inserted before them. `totalCount` is a separate `COUNT(*)` run only when selected.
+use crate::db::Db;
 use std::sync::Arc;
 
 use async_graphql::{
@@ -12,8 +13,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Value,
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
@@ -322,7 +323,7 @@ pub fn selects_rows(ctx: &async_graphql::Context<'_>) -> bool {
 /// Runs one page of `select` (already scoped and filtered) in the order `sort`; with
 /// `rows_wanted` false (see `selects_rows`) the page is left empty and unread.
 pub async fn paginate<E: EntityTrait>(
-    conn: &DatabaseConnection,
+    conn: &Db,
     select: Select<E>,
     sort: &Sort<E::Column>,
     args: &PageArgs,
@@ -347,12 +348,7 @@ pub struct PageQuery<E: EntityTrait> {
 }
 
 impl<E: EntityTrait> PageQuery<E> {
-    pub fn new(
-        conn: &DatabaseConnection,
-        select: Select<E>,
-        sort: &Sort<E::Column>,
-        args: &PageArgs,
-    ) -> ApiResult<Self> {
+    pub fn new(conn: &Db, select: Select<E>, sort: &Sort<E::Column>, args: &PageArgs) -> ApiResult<Self> {
         let window = Window::new(args, sort.field)?;
         let count = TotalCount::of_query(conn, select.clone().into_query());
         // Even `first: 0` fetches one row: `hasNextPage` must say whether rows exist.
@@ -396,7 +392,7 @@ impl TotalCount {
     }
 
     /// Counts the rows of `query` (without its order and page bounds).
-    pub fn of_query(db: &DatabaseConnection, mut query: SelectStatement) -> Self {
+    pub fn of_query(db: &Db, mut query: SelectStatement) -> Self {
         query.clear_order_by();
         let db = db.clone();
         TotalCount::new(move || {

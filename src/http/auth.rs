@@ -1,6 +1,6 @@
 //! `Authorization: Bearer …` → `Viewer`, with one query for a user's token.
+use crate::db::Db;
 use axum::http::{HeaderMap, header::AUTHORIZATION};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{
@@ -17,11 +17,7 @@ fn rejected(message: &str) -> ApiError {
 
 /// No header is anonymous; any header that is not a valid token for a live user is
 /// `UNAUTHENTICATED`, never anonymous.
-pub async fn viewer(
-    db: &DatabaseConnection,
-    verifier: &Verifier,
-    headers: &HeaderMap,
-) -> Result<Viewer, ApiError> {
+pub async fn viewer(db: &Db, verifier: &Verifier, headers: &HeaderMap) -> Result<Viewer, ApiError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };

@@ -28,21 +28,9 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 pub async fn render(State(state): State<AppState>) -> String {
-    // The pool getters panic on the other backend, so ask by backend.
-    let (size, idle) = match state.db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            let pool = state.db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        sea_orm::DbBackend::Sqlite => {
-            let pool = state.db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => (0, 0),
-    };
+    let (in_use, idle) = state.db.pool_sizes();
     metrics::gauge!("blogql_db_pool_connections", "state" => "idle").set(idle as f64);
-    metrics::gauge!("blogql_db_pool_connections", "state" => "in_use")
-        .set(size.saturating_sub(idle as u32) as f64);
+    metrics::gauge!("blogql_db_pool_connections", "state" => "in_use").set(in_use as f64);
     handle().render()
 }
 

@@ -8,11 +8,11 @@ mod metrics;
 pub mod rate_limit;
 mod security;
 
+use crate::db::Db;
 use std::{sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use ipnet::IpNet;
-use sea_orm::DatabaseConnection;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use crate::{auth::jwt::Verifier, db::StatementCounter, graphql::BlogSchema};
@@ -25,7 +25,7 @@ pub struct AppState {
     pub schema: BlogSchema,
     /// Aliases and root fields, checked on the parsed document before execution.
     pub limits: crate::graphql::limits::Limits,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub statements: StatementCounter,
     pub verifier: Arc<Verifier>,
     pub trusted_proxies: Arc<Vec<IpNet>>,

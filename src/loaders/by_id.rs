@@ -1,3 +1,4 @@
+use crate::db::Db;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -8,7 +9,7 @@ use futures_util::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Select};
 
 type Batch<M> = Shared<BoxFuture<'static, Result<Arc<HashMap<i32, M>>, Arc<DbErr>>>>;
 
@@ -20,7 +21,7 @@ type Batch<M> = Shared<BoxFuture<'static, Result<Arc<HashMap<i32, M>>, Arc<DbErr
 /// whichever finishes first. This makes the statement count a function of the request's
 /// shape, not of timing.
 pub struct ById<E: EntityTrait> {
-    db: DatabaseConnection,
+    db: Db,
     scope: Select<E>,
     id: E::Column,
     id_of: fn(&E::Model) -> i32,
@@ -29,12 +30,7 @@ pub struct ById<E: EntityTrait> {
 
 impl<E: EntityTrait> ById<E> {
     /// `scope` is the viewer's scoped query (from `entity::scope`).
-    pub fn new(
-        db: &DatabaseConnection,
-        scope: Select<E>,
-        id: E::Column,
-        id_of: fn(&E::Model) -> i32,
-    ) -> Self {
+    pub fn new(db: &Db, scope: Select<E>, id: E::Column, id_of: fn(&E::Model) -> i32) -> Self {
         ById {
             db: db.clone(),
             scope,

@@ -6,12 +6,13 @@
 //! (PARTITION BY parent ORDER BY key, id)` keeping `fetch_limit` rows per parent. Keyset
 //! bounds, filters and order are the same as for a top-level list. Loaders are keyed by
 //! (parent id, list arguments), so parents asking for the same page share one query.
+use crate::db::Db;
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
-    JoinType, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, JoinType,
+    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 
@@ -45,13 +46,13 @@ fn quoted<E: EntityTrait>(column: E::Column) -> String {
 
 /// Pages of a nested list, for many parents at once. Values are rows in fetch order.
 pub struct ChildPages<L> {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     _list: std::marker::PhantomData<L>,
 }
 
 impl<L> ChildPages<L> {
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+    pub fn new(db: &Db, viewer: &Viewer) -> Self {
         ChildPages {
             db: db.clone(),
             viewer: viewer.clone(),
@@ -196,13 +197,13 @@ fn order_sql<E: EntityTrait>(window: &Window, sort: &Sort<E::Column>) -> String 
 
 /// `totalCount` of a nested list for many parents: one `GROUP BY parent` per list.
 pub struct ChildCounts<L> {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     _list: std::marker::PhantomData<L>,
 }
 
 impl<L> ChildCounts<L> {
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+    pub fn new(db: &Db, viewer: &Viewer) -> Self {
         ChildCounts {
             db: db.clone(),
             viewer: viewer.clone(),

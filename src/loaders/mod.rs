@@ -3,6 +3,7 @@
 mod by_id;
 pub mod children;
 
+use crate::db::Db;
 use std::{
     sync::{Arc, OnceLock, atomic::AtomicU64},
     time::Duration,
@@ -10,7 +11,6 @@ use std::{
 
 use async_graphql::dataloader::DataLoader;
 use futures_util::future::BoxFuture;
-use sea_orm::DatabaseConnection;
 
 pub use self::by_id::ById;
 use self::children::{ChildCounts, ChildPages};
@@ -27,7 +27,7 @@ use crate::{
 /// Each is built on first use: most requests need one or two of the eight, and building
 /// one means building its scoped query.
 pub struct Loaders {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     factory: Factory,
     organization: OnceLock<DataLoader<ById<organization::Entity>>>,
@@ -61,12 +61,7 @@ impl Factory {
 const DELETED: scope::Deleted = scope::Deleted::Include;
 
 impl Loaders {
-    pub fn new(
-        db: &DatabaseConnection,
-        viewer: &Viewer,
-        delay: Duration,
-        statements: Arc<AtomicU64>,
-    ) -> Self {
+    pub fn new(db: &Db, viewer: &Viewer, delay: Duration, statements: Arc<AtomicU64>) -> Self {
         Loaders {
             db: db.clone(),
             viewer: viewer.clone(),

@@ -7,11 +7,9 @@ pub mod post;
 pub mod user;
 pub mod validate;
 
+use crate::db::Db;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, Iterable, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
-};
+use sea_orm::{DatabaseTransaction, DbErr, Iterable, SqliteTransactionMode, TransactionOptions};
 
 use crate::auth::Viewer;
 
@@ -61,7 +59,7 @@ pub fn now() -> DateTime<Utc> {
 /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
 /// IMMEDIATE`), so it waits on the busy timeout instead of failing with "database is
 /// locked" when it would upgrade from reading to writing; PostgreSQL ignores the mode.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()

@@ -1,7 +1,8 @@
 //! Organizations: reads, and create / update / soft delete / restore with cascades.
+use crate::db::Db;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    NotSet, QueryFilter, Select, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter,
+    Select, sea_query::Expr,
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -27,22 +28,14 @@ pub fn list(viewer: &Viewer, include_deleted: bool) -> ApiResult<Select<organiza
     ))
 }
 
-pub async fn by_id(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-) -> ApiResult<Option<organization::Model>> {
+pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<organization::Model>> {
     Ok(scope::organizations(viewer, Deleted::Exclude)
         .filter(organization::Column::Id.eq(id))
         .one(db)
         .await?)
 }
 
-pub async fn by_slug(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    slug: &str,
-) -> ApiResult<Option<organization::Model>> {
+pub async fn by_slug(db: &Db, viewer: &Viewer, slug: &str) -> ApiResult<Option<organization::Model>> {
     // PostgreSQL cannot take NUL in a text parameter; it is refused like in any input.
     if slug.contains('\0') {
         return Err(ApiError::bad_input(
@@ -78,11 +71,7 @@ pub struct NewOrganization {
     pub is_active: Option<bool>,
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: NewOrganization,
-) -> ApiResult<organization::Model> {
+pub async fn create(db: &Db, actor: &Actor, input: NewOrganization) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "create organizations")?;
     let name = validate::name(&input.name)?;
     let slug = validate::slug(&input.slug)?;
@@ -126,7 +115,7 @@ pub struct OrganizationChanges {
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i32,
     changes: OrganizationChanges,
@@ -160,7 +149,7 @@ pub async fn update(
 }
 
 /// Soft-deletes the organization and, with the same timestamp, its live users and posts.
-pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
+pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "delete organizations")?;
     let txn = begin_write(db).await?;
     let org = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
@@ -189,7 +178,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
 }
 
 /// Restores the organization and exactly the users and posts its deletion cascaded to.
-pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
+pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "restore organizations")?;
     let txn = begin_write(db).await?;
     let org = require(&txn, &actor.viewer, id, Deleted::Include, Lock::Update).await?;

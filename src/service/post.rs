@@ -1,10 +1,11 @@
 //! Posts: reads with filters, create / update / soft delete / restore, and view counts.
+use crate::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QuerySelect, QueryTrait,
+    Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -79,7 +80,7 @@ pub fn list(
     Ok(select.filter(cond))
 }
 
-pub async fn by_id(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
+pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
     Ok(scope::posts(viewer, Deleted::Exclude)
         .filter(post::Column::Id.eq(id))
         .one(db)
@@ -120,7 +121,7 @@ pub struct NewPost {
     pub organization_id: Option<i32>,
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewPost) -> ApiResult<post::Model> {
+pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::Model> {
     let viewer = &actor.viewer;
     guard::signed_in(viewer)?;
     let author_id = match (input.author_id, viewer.actor_user_id()) {
@@ -193,12 +194,7 @@ pub struct PostChanges {
     pub status: Option<Status>,
 }
 
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i32,
-    changes: PostChanges,
-) -> ApiResult<post::Model> {
+pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> ApiResult<post::Model> {
     guard::signed_in(&actor.viewer)?;
     let title = changes.title.as_deref().map(validate::title).transpose()?;
     let content = match &changes.content {
@@ -224,7 +220,7 @@ pub async fn update(
     Ok(post)
 }
 
-pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<post::Model> {
+pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> {
     guard::signed_in(&actor.viewer)?;
     let txn = begin_write(db).await?;
     let post = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
@@ -243,7 +239,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
     Ok(post)
 }
 
-pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<post::Model> {
+pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> {
     guard::signed_in(&actor.viewer)?;
     let txn = begin_write(db).await?;
     // Members may restore their own posts, so the lookup includes deleted rows for them too.
@@ -280,7 +276,7 @@ pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResu
 /// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent
 /// views never lose an increment. Not audited. Anyone who can read the post may count it.
-pub async fn record_view(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<post::Model> {
+pub async fn record_view(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<post::Model> {
     let visible = scope::posts(viewer, Deleted::Exclude)
         .select_only()
         .column(post::Column::Id)

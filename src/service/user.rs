@@ -1,7 +1,8 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
+use crate::db::Db;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, NotSet, PaginatorTrait, QueryFilter, Select, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    NotSet, PaginatorTrait, QueryFilter, Select, sea_query::Expr,
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -32,7 +33,7 @@ pub fn list(
     })
 }
 
-pub async fn by_id(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> ApiResult<Option<user::Model>> {
+pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<user::Model>> {
     guard::signed_in(viewer)?;
     Ok(scope::users(viewer, Deleted::Exclude)
         .filter(user::Column::Id.eq(id))
@@ -78,7 +79,7 @@ pub struct NewUser {
     pub organization_id: Option<i32>,
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewUser) -> ApiResult<user::Model> {
+pub async fn create(db: &Db, actor: &Actor, input: NewUser) -> ApiResult<user::Model> {
     let admin = guard::admin(&actor.viewer, "create users")?;
     let organization_id = match (input.organization_id, admin) {
         (Some(id), _) => id,
@@ -149,12 +150,7 @@ pub struct UserChanges {
     pub is_active: Option<bool>,
 }
 
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i32,
-    changes: UserChanges,
-) -> ApiResult<user::Model> {
+pub async fn update(db: &Db, actor: &Actor, id: i32, changes: UserChanges) -> ApiResult<user::Model> {
     guard::signed_in(&actor.viewer)?;
     let username = changes.username.as_deref().map(validate::username).transpose()?;
     let email = changes.email.as_deref().map(validate::email).transpose()?;
@@ -229,7 +225,7 @@ async fn keep_an_admin(txn: &DatabaseTransaction, user: &user::Model, field: &'s
 }
 
 /// Soft-deletes the user and, with the same timestamp, their live posts.
-pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<user::Model> {
+pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> {
     guard::admin(&actor.viewer, "delete users")?;
     let txn = begin_write(db).await?;
     let user = lock_for_change(&txn, &actor.viewer, id, Deleted::Exclude).await?;
@@ -255,7 +251,7 @@ pub async fn soft_delete(db: &DatabaseConnection, actor: &Actor, id: i32) -> Api
 }
 
 /// Restores the user and exactly the posts their deletion cascaded to.
-pub async fn restore(db: &DatabaseConnection, actor: &Actor, id: i32) -> ApiResult<user::Model> {
+pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> {
     guard::admin(&actor.viewer, "restore users")?;
     let txn = begin_write(db).await?;
     let user = lock_for_change(&txn, &actor.viewer, id, Deleted::Include).await?;

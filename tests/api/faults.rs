@@ -324,3 +324,68 @@ async fn sigterm_stops_the_server_gracefully() {
     };
     assert!(status.success(), "exit status {status}");
 }
+
+/// The backend process id a statement outside a transaction runs on.
+async fn backend_pid(db: &blogql::db::Db) -> Result<i32, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_backend_pid() AS pid",
+        ))
+        .await?
+        .expect("a row");
+    row.try_get::<i32>("", "pid")
+}
+
+/// PostgreSQL's statement pool hands a connection back without asking the server first;
+/// this holds only if a statement cut off halfway (its future dropped: a request timeout,
+/// a client gone) never gives its connection to the next statement, which would read
+/// the old statement's rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_cut_off_halfway_does_not_pass_its_connection_on() {
+    if crate::helpers::backend() != Backend::Postgres {
+        // The statement pool is PostgreSQL's; SQLite runs in-process.
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let database = blogql::db::connect(&app.database_url(), 1, false, None)
+        .await
+        .unwrap();
+    let db = &database.db;
+    let first = backend_pid(db).await.unwrap();
+    assert_eq!(backend_pid(db).await.unwrap(), first, "one connection, reused");
+
+    let slow = db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT pg_sleep(3)::text AS pid",
+    ));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), slow)
+            .await
+            .is_err()
+    );
+
+    let started = Instant::now();
+    let next = backend_pid(db).await.unwrap();
+    assert_ne!(next, first, "the cut-off connection was reused");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the next statement waited for the cut-off one: {:?}",
+        started.elapsed()
+    );
+
+    // An error from the server ends the statement cleanly: its connection stays in use.
+    let failed = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 / 0 AS pid",
+        ))
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(
+        backend_pid(db).await.unwrap(),
+        next,
+        "a clean connection was dropped"
+    );
+    database.db.close().await.unwrap();
+}
