@@ -40,7 +40,7 @@ tokio::task_local! {
 /// Where every executed statement is counted (and logged with `BLOGQL_LOG_SQL`), from
 /// SeaORM's metric callback and from the statement pool alike.
 #[derive(Clone)]
-struct Recorder {
+pub struct Recorder {
     total: StatementCounter,
     log_sql: bool,
 }
@@ -59,11 +59,22 @@ impl Recorder {
             );
         }
     }
+
+    async fn timed<T>(
+        &self,
+        stmt: &Statement,
+        run: impl Future<Output = Result<T, DbErr>>,
+    ) -> Result<T, DbErr> {
+        let started = Instant::now();
+        let result = run.await;
+        self.record(&stmt.sql, started.elapsed(), result.is_err());
+        result
+    }
 }
 
-/// The handle every request uses. On PostgreSQL a statement outside a transaction runs
-/// on the statement pool (no round trip when its connection is returned, see
-/// `statement_pool`); transactions, migrations and all of SQLite use SeaORM's pool.
+/// The handle every request uses. On PostgreSQL its statements and transactions run on
+/// the statement pool (no round trip when a connection is returned, see
+/// `statement_pool`); migrations and all of SQLite use SeaORM's pool.
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
@@ -72,7 +83,7 @@ pub struct Db {
 }
 
 impl Db {
-    /// SeaORM's connection, for migrations and transactions.
+    /// SeaORM's connection, for migrations.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
@@ -94,11 +105,16 @@ impl Db {
         (size.saturating_sub(idle) + direct_in_use, idle + direct_idle)
     }
 
-    pub async fn begin_with_options(
-        &self,
-        options: TransactionOptions,
-    ) -> Result<DatabaseTransaction, DbErr> {
-        self.conn.begin_with_options(options).await
+    /// Starts a write transaction: on PostgreSQL on the statement pool; on SQLite with
+    /// `options` (its transaction mode).
+    pub async fn begin_with_options(&self, options: TransactionOptions) -> Result<Txn, DbErr> {
+        match &self.statement_pool {
+            Some(pool) => Ok(Txn::Pg {
+                txn: pool.begin().await?,
+                recorder: self.recorder.clone(),
+            }),
+            None => Ok(Txn::Pool(self.conn.begin_with_options(options).await?)),
+        }
     }
 
     pub async fn close(&self) -> Result<(), DbErr> {
@@ -106,18 +122,6 @@ impl Db {
             pool.close().await;
         }
         self.conn.clone().close().await
-    }
-
-    async fn timed<T>(
-        &self,
-        stmt: &Statement,
-        run: impl Future<Output = Result<T, DbErr>>,
-    ) -> Result<T, DbErr> {
-        let started = Instant::now();
-        let result = run.await;
-        self.recorder
-            .record(&stmt.sql, started.elapsed(), result.is_err());
-        result
     }
 }
 
@@ -129,7 +133,7 @@ impl ConnectionTrait for Db {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match &self.statement_pool {
-            Some(pool) => self.timed(&stmt, pool.execute(&stmt)).await,
+            Some(pool) => self.recorder.timed(&stmt, pool.execute(&stmt)).await,
             None => self.conn.execute_raw(stmt).await,
         }
     }
@@ -140,15 +144,75 @@ impl ConnectionTrait for Db {
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match &self.statement_pool {
-            Some(pool) => self.timed(&stmt, pool.query_one(&stmt)).await,
+            Some(pool) => self.recorder.timed(&stmt, pool.query_one(&stmt)).await,
             None => self.conn.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match &self.statement_pool {
-            Some(pool) => self.timed(&stmt, pool.query_all(&stmt)).await,
+            Some(pool) => self.recorder.timed(&stmt, pool.query_all(&stmt)).await,
             None => self.conn.query_all_raw(stmt).await,
+        }
+    }
+}
+
+/// A write transaction (see `Db::begin_with_options`). Dropped without `commit`, it
+/// rolls back.
+pub enum Txn {
+    Pool(DatabaseTransaction),
+    Pg {
+        txn: statement_pool::Transaction,
+        recorder: Recorder,
+    },
+}
+
+impl Txn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Txn::Pool(txn) => txn.commit().await,
+            Txn::Pg { txn, .. } => txn.commit().await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Txn {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Txn::Pool(txn) => txn.get_database_backend(),
+            Txn::Pg { .. } => DbBackend::Postgres,
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Txn::Pool(txn) => txn.execute_raw(stmt).await,
+            Txn::Pg { txn, recorder } => recorder.timed(&stmt, txn.execute(&stmt)).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Txn::Pool(txn) => txn.execute_unprepared(sql).await,
+            Txn::Pg { txn, recorder } => {
+                let stmt = Statement::from_string(DbBackend::Postgres, sql);
+                recorder.timed(&stmt, txn.execute(&stmt)).await
+            }
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Txn::Pool(txn) => txn.query_one_raw(stmt).await,
+            Txn::Pg { txn, recorder } => recorder.timed(&stmt, txn.query_one(&stmt)).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Txn::Pool(txn) => txn.query_all_raw(stmt).await,
+            Txn::Pg { txn, recorder } => recorder.timed(&stmt, txn.query_all(&stmt)).await,
         }
     }
 }
@@ -159,8 +223,9 @@ pub struct Database {
 }
 
 /// Connects with the backend's settings. SQLite runs in WAL mode with a busy timeout, so
-/// writers wait for each other instead of failing with "database is locked". PostgreSQL
-/// gets a second pool of `max_connections` for statements outside transactions.
+/// writers wait for each other instead of failing with "database is locked". On
+/// PostgreSQL, requests run on the statement pool (`max_connections`), and SeaORM's pool
+/// keeps at most 2 connections for migrations and the readiness check.
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -172,8 +237,15 @@ pub async fn connect(
     let failures = Arc::new(LastFailure::default());
     let since_failure = failures.clone();
     let mut options = ConnectOptions::new(url.to_owned());
+    // On PostgreSQL, requests run on the statement pool; SeaORM's pool only runs
+    // migrations and the readiness check.
+    let seaorm_connections = if url.starts_with("postgres") {
+        max_connections.min(2)
+    } else {
+        max_connections
+    };
     options
-        .max_connections(max_connections)
+        .max_connections(seaorm_connections)
         .min_connections(1)
         // During an outage requests fail within a few seconds instead of queueing.
         .connect_timeout(ACQUIRE_TIMEOUT)

@@ -1,4 +1,4 @@
-//! PostgreSQL connections for statements that run outside a transaction (every read).
+//! PostgreSQL connections for the requests: single statements and write transactions.
 //!
 //! sqlx's pool answers each returned connection with a round trip (`Sync` →
 //! `ReadyForQuery`) before anyone may take it again, and spawns a task to do it: a
@@ -23,7 +23,7 @@ use sea_orm::{
     },
 };
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// When a connection last failed (a network error, not an error from the server), shared
 /// with the transaction pool: any connection idle since then is pinged before its next use.
@@ -51,7 +51,7 @@ pub struct StatementPool {
     options: PgConnectOptions,
     failures: Arc<LastFailure>,
     idle: Mutex<Vec<Idle>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     max: u32,
     acquire_timeout: Duration,
     ping_after_idle: Duration,
@@ -64,14 +64,14 @@ struct Idle {
 
 /// A connection taken from the pool. It goes back on drop only if `finished` was set,
 /// that is, if no statement was cut off halfway.
-struct Lease<'a> {
-    pool: &'a StatementPool,
+struct Lease {
+    pool: Arc<StatementPool>,
     conn: Option<PgConnection>,
     finished: bool,
-    _permit: SemaphorePermit<'a>,
+    _permit: OwnedSemaphorePermit,
 }
 
-impl Drop for Lease<'_> {
+impl Drop for Lease {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         if !self.finished {
@@ -107,7 +107,7 @@ impl StatementPool {
             options,
             failures,
             idle: Mutex::default(),
-            permits: Semaphore::new(max as usize),
+            permits: Arc::new(Semaphore::new(max as usize)),
             max,
             acquire_timeout,
             ping_after_idle: Duration::from_secs(10),
@@ -121,8 +121,8 @@ impl StatementPool {
         (in_use, idle)
     }
 
-    async fn lease(&self) -> Result<Lease<'_>, DbErr> {
-        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
+    async fn lease(self: &Arc<Self>) -> Result<Lease, DbErr> {
+        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed))?;
@@ -141,7 +141,7 @@ impl StatementPool {
             None => self.connect().await?,
         };
         Ok(Lease {
-            pool: self,
+            pool: self.clone(),
             conn: Some(conn),
             finished: false,
             _permit: permit,
@@ -158,61 +158,25 @@ impl StatementPool {
             })
     }
 
-    pub async fn query_all(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut lease = self.lease().await?;
-        let Some(conn) = lease.conn.as_mut() else {
-            return Err(DbErr::ConnectionAcquire(
-                sea_orm::ConnAcquireErr::ConnectionClosed,
-            ));
-        };
-        let result: Result<Vec<PgRow>, _> = query(stmt).fetch_all(conn).await;
-        lease.finished = self.answered(&result);
-        result
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
+    pub async fn query_all(self: &Arc<Self>, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.lease().await?.query_all(stmt).await
     }
 
-    pub async fn query_one(&self, stmt: &Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut lease = self.lease().await?;
-        let Some(conn) = lease.conn.as_mut() else {
-            return Err(DbErr::ConnectionAcquire(
-                sea_orm::ConnAcquireErr::ConnectionClosed,
-            ));
-        };
-        let result: Result<Option<PgRow>, _> = query(stmt).fetch_optional(conn).await;
-        lease.finished = self.answered(&result);
-        result
-            .map(|row| row.map(QueryResult::from))
-            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
+    pub async fn query_one(self: &Arc<Self>, stmt: &Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.lease().await?.query_one(stmt).await
     }
 
-    pub async fn execute(&self, stmt: &Statement) -> Result<ExecResult, DbErr> {
-        let mut lease = self.lease().await?;
-        let Some(conn) = lease.conn.as_mut() else {
-            return Err(DbErr::ConnectionAcquire(
-                sea_orm::ConnAcquireErr::ConnectionClosed,
-            ));
-        };
-        let result = query(stmt).execute(conn).await;
-        lease.finished = self.answered(&result);
-        result
-            .map(ExecResult::from)
-            .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e))))
+    pub async fn execute(self: &Arc<Self>, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        self.lease().await?.execute(stmt).await
     }
 
-    /// Whether the connection is still in step with the server after `result`; a network
-    /// failure is remembered.
-    fn answered<T>(&self, result: &Result<T, sqlx::Error>) -> bool {
-        let answered = server_answered(result);
-        if !answered
-            && !matches!(
-                result,
-                Err(sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. })
-            )
-        {
-            self.failures.mark();
-        }
-        answered
+    /// Starts a transaction on a connection of its own (READ COMMITTED, the default).
+    pub async fn begin(self: &Arc<Self>) -> Result<Transaction, DbErr> {
+        let mut lease = self.lease().await?;
+        lease.simple("BEGIN").await?;
+        Ok(Transaction {
+            lease: tokio::sync::Mutex::new(Some(lease)),
+        })
     }
 
     /// Closes the idle connections (shutdown).
@@ -227,6 +191,127 @@ impl StatementPool {
             let _ = idle.conn.close().await;
         }
     }
+}
+
+impl Lease {
+    fn conn(&mut self) -> Result<&mut PgConnection, DbErr> {
+        self.conn.as_mut().ok_or(DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::ConnectionClosed,
+        ))
+    }
+
+    /// Records whether the connection is still in step with the server after `result`
+    /// (a network failure is also remembered by the pool).
+    fn settle<T>(&mut self, result: &Result<T, sqlx::Error>) {
+        self.finished = server_answered(result);
+        if !self.finished
+            && !matches!(
+                result,
+                Err(sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. })
+            )
+        {
+            self.pool.failures.mark();
+        }
+    }
+
+    async fn query_one(&mut self, stmt: &Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.finished = false;
+        let result: Result<Option<PgRow>, _> = query(stmt).fetch_optional(self.conn()?).await;
+        self.settle(&result);
+        result
+            .map(|row| row.map(QueryResult::from))
+            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
+    }
+
+    async fn execute(&mut self, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        self.finished = false;
+        let result = query(stmt).execute(self.conn()?).await;
+        self.settle(&result);
+        result
+            .map(ExecResult::from)
+            .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e))))
+    }
+
+    async fn query_all(&mut self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.finished = false;
+        let result: Result<Vec<PgRow>, _> = query(stmt).fetch_all(self.conn()?).await;
+        self.settle(&result);
+        result
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
+    }
+
+    /// `BEGIN`, `COMMIT`, `ROLLBACK`: the simple protocol, nothing to prepare.
+    async fn simple(&mut self, sql: &'static str) -> Result<(), DbErr> {
+        self.finished = false;
+        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(self.conn()?)
+            .await;
+        self.settle(&result);
+        result
+            .map(|_| ())
+            .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e))))
+    }
+}
+
+/// A write transaction on a connection of its own. Dropped without `commit` (an error
+/// returned halfway), it rolls back in a task of its own and gives the connection back;
+/// if a statement was cut off halfway, the connection is closed instead, which ends the
+/// transaction on the server.
+pub struct Transaction {
+    lease: tokio::sync::Mutex<Option<Lease>>,
+}
+
+impl Transaction {
+    pub async fn query_all(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self.lease.lock().await.as_mut() {
+            Some(lease) => lease.query_all(stmt).await,
+            None => Err(ended()),
+        }
+    }
+
+    pub async fn query_one(&self, stmt: &Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self.lease.lock().await.as_mut() {
+            Some(lease) => lease.query_one(stmt).await,
+            None => Err(ended()),
+        }
+    }
+
+    pub async fn execute(&self, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        match self.lease.lock().await.as_mut() {
+            Some(lease) => lease.execute(stmt).await,
+            None => Err(ended()),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let lease = self.lease.lock().await.take();
+        match lease {
+            Some(mut lease) => lease.simple("COMMIT").await,
+            None => Err(ended()),
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let Some(mut lease) = self.lease.get_mut().take() else {
+            return;
+        };
+        if !lease.finished {
+            return;
+        }
+        lease.finished = false;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = lease.simple("ROLLBACK").await;
+            });
+        }
+    }
+}
+
+fn ended() -> DbErr {
+    DbErr::Custom("the transaction has ended".into())
 }
 
 fn query(stmt: &Statement) -> sqlx::query::Query<'_, sqlx::Postgres, SqlxValues> {

@@ -7,9 +7,9 @@ pub mod post;
 pub mod user;
 pub mod validate;
 
-use crate::db::Db;
+use crate::db::{Db, Txn};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sea_orm::{DatabaseTransaction, DbErr, Iterable, SqliteTransactionMode, TransactionOptions};
+use sea_orm::{DbErr, Iterable, SqliteTransactionMode, TransactionOptions};
 
 use crate::auth::Viewer;
 
@@ -59,7 +59,7 @@ pub fn now() -> DateTime<Utc> {
 /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
 /// IMMEDIATE`), so it waits on the busy timeout instead of failing with "database is
 /// locked" when it would upgrade from reading to writing; PostgreSQL ignores the mode.
-pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+pub async fn begin_write(db: &Db) -> Result<Txn, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
@@ -70,7 +70,7 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
 /// Writes `new` over `old` if any column changed (bumping `updated_at`), with one audit
 /// entry holding only the changed columns. Returns the stored row.
 pub async fn update_audited<M, A>(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     actor: &Actor,
     table: &'static str,
     organization_id: Option<i32>,

@@ -1,8 +1,8 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
-use crate::db::Db;
+use crate::db::{Db, Txn};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    NotSet, PaginatorTrait, QueryFilter, Select, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, PaginatorTrait,
+    QueryFilter, Select, sea_query::Expr,
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -56,12 +56,7 @@ pub async fn require(
 }
 
 /// Locks a user for a change, after their organization (see `Lock` for the order).
-async fn lock_for_change(
-    txn: &DatabaseTransaction,
-    viewer: &Viewer,
-    id: i32,
-    deleted: Deleted,
-) -> ApiResult<user::Model> {
+async fn lock_for_change(txn: &Txn, viewer: &Viewer, id: i32, deleted: Deleted) -> ApiResult<user::Model> {
     let user = require(txn, viewer, id, deleted, Lock::None).await?;
     Lock::Update
         .apply(organization::Entity::find_by_id(user.organization_id))
@@ -206,7 +201,7 @@ fn is_active_admin(user: &user::Model) -> bool {
 /// Refuses a change that would leave `user`'s organization without an active admin. The
 /// caller holds the organization's row lock (`lock_for_change`), so two admins demoting
 /// each other at once cannot both succeed.
-async fn keep_an_admin(txn: &DatabaseTransaction, user: &user::Model, field: &'static str) -> ApiResult<()> {
+async fn keep_an_admin(txn: &Txn, user: &user::Model, field: &'static str) -> ApiResult<()> {
     let others = user::Entity::find()
         .filter(user::Column::OrganizationId.eq(user.organization_id))
         .filter(user::Column::Id.ne(user.id))

@@ -389,3 +389,84 @@ async fn a_statement_cut_off_halfway_does_not_pass_its_connection_on() {
     );
     database.db.close().await.unwrap();
 }
+
+/// A write transaction on PostgreSQL's statement pool, dropped without `commit` (an error
+/// returned halfway), leaves nothing behind and gives its connection back after its
+/// `ROLLBACK`, to the next statement, with no transaction open on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_dropped_halfway_rolls_back_and_keeps_its_connection() {
+    if crate::helpers::backend() != Backend::Postgres {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let database = blogql::db::connect(&app.database_url(), 1, false, None)
+        .await
+        .unwrap();
+    let db = &database.db;
+    let insert = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "INSERT INTO organizations (name, slug, plan, is_active, created_at, updated_at) \
+         VALUES ('Dropped', 'dropped', 'free', true, now(), now())",
+    );
+
+    let txn = db.begin_with_options(Default::default()).await.unwrap();
+    txn.execute_raw(insert.clone()).await.unwrap();
+    let pid = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_backend_pid() AS pid",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i32>("", "pid")
+        .unwrap();
+    drop(txn);
+
+    // One connection: this waits for the rollback to hand it back.
+    assert_eq!(
+        backend_pid(db).await.unwrap(),
+        pid,
+        "the connection was not reused"
+    );
+    let in_transaction = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) AS n FROM organizations WHERE slug = 'dropped'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(in_transaction, 0, "the dropped transaction's row is there");
+    // Not inside a leftover transaction: this write stays after the connection is reused.
+    db.execute_raw(insert).await.unwrap();
+    let other = direct(&app).await;
+    assert_eq!(
+        count(
+            &other,
+            "SELECT count(*) FROM organizations WHERE slug = 'dropped'"
+        )
+        .await,
+        1
+    );
+
+    let txn = db.begin_with_options(Default::default()).await.unwrap();
+    txn.execute_raw(sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "UPDATE organizations SET name = 'Committed' WHERE slug = 'dropped'",
+    ))
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(
+        count(
+            &other,
+            "SELECT count(*) FROM organizations WHERE name = 'Committed'"
+        )
+        .await,
+        1
+    );
+    database.db.close().await.unwrap();
+}
