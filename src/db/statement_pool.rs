@@ -26,7 +26,7 @@ use sea_query_sqlx::SqlxValues;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// When a connection last failed (a network error, not an error from the server), shared
-/// with the transaction pool: any connection idle since then is pinged before its next use.
+/// with SeaORM's pool: any connection idle since then is pinged before its next use.
 #[derive(Default)]
 pub struct LastFailure(Mutex<Option<Instant>>);
 
@@ -55,10 +55,12 @@ pub struct StatementPool {
     max: u32,
     acquire_timeout: Duration,
     ping_after_idle: Duration,
+    max_lifetime: Duration,
 }
 
 struct Idle {
     conn: PgConnection,
+    opened: Instant,
     since: Instant,
 }
 
@@ -67,6 +69,7 @@ struct Idle {
 struct Lease {
     pool: Arc<StatementPool>,
     conn: Option<PgConnection>,
+    opened: Instant,
     finished: bool,
     _permit: OwnedSemaphorePermit,
 }
@@ -74,21 +77,25 @@ struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if !self.finished {
-            // Dropping closes the socket; PostgreSQL ends the backend.
+        // Otherwise dropping closes the socket, and PostgreSQL ends the backend (and any
+        // transaction left open on it).
+        let reusable =
+            self.finished && self.opened.elapsed() < self.pool.max_lifetime && !self.pool.permits.is_closed();
+        if !reusable {
             return;
         }
         if let Ok(mut idle) = self.pool.idle.lock() {
             idle.push(Idle {
                 conn,
+                opened: self.opened,
                 since: Instant::now(),
             });
         }
     }
 }
 
-/// What `run` needs to know of a statement's result: whether the connection is still in
-/// step with the server.
+/// Whether the connection is still in step with the server after a statement's result:
+/// the statement ran to its end, with rows or with an error the server sent.
 fn server_answered<T>(result: &Result<T, sqlx::Error>) -> bool {
     matches!(
         result,
@@ -111,6 +118,8 @@ impl StatementPool {
             max,
             acquire_timeout,
             ping_after_idle: Duration::from_secs(10),
+            // As sqlx's pool: a backend's caches do not grow for ever.
+            max_lifetime: Duration::from_secs(30 * 60),
         })
     }
 
@@ -127,22 +136,23 @@ impl StatementPool {
             .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed))?;
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match idle {
+        let (conn, opened) = match idle {
             Some(idle) if idle.since.elapsed() < self.ping_after_idle && !self.failures.since(idle.since) => {
-                idle.conn
+                (idle.conn, idle.opened)
             }
             Some(mut idle) => match idle.conn.ping().await {
-                Ok(()) => idle.conn,
+                Ok(()) => (idle.conn, idle.opened),
                 Err(_) => {
                     self.failures.mark();
-                    self.connect().await?
+                    (self.connect().await?, Instant::now())
                 }
             },
-            None => self.connect().await?,
+            None => (self.connect().await?, Instant::now()),
         };
         Ok(Lease {
             pool: self.clone(),
             conn: Some(conn),
+            opened,
             finished: false,
             _permit: permit,
         })
