@@ -11,7 +11,10 @@ use super::{
     user::User,
 };
 use crate::{
-    entity::{post, user},
+    entity::{
+        post,
+        post_with_author::{self, PostWithAuthor},
+    },
     error::ApiError,
     loaders::children::{ChildList, load_page},
     service::{self, post::Parent},
@@ -285,13 +288,14 @@ pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -
     let db = db(ctx)?;
     let filter = args.filter.unwrap_or_default().into_service()?;
     let select = service::post::list(viewer, parent, &filter, args.include_deleted)?;
-    let select = trim_columns(select, selects_content(ctx));
+    let with_content = selects_content(ctx);
+    let select = trim_columns(select, with_content);
     let (sort, key) = args.order_by.unwrap_or_default().sort();
     let query = PageQuery::new(db, select, &sort, &args.page)?;
     let rows = if !selects_rows(ctx) {
         Vec::new()
     } else if selects_author(ctx) {
-        with_authors(ctx, query.select).await?
+        with_authors(ctx, query.select, with_content).await?
     } else {
         query.select.all(db).await.map_err(ApiError::from)?
     };
@@ -314,15 +318,18 @@ fn selects_author(ctx: &Context<'_>) -> bool {
 /// visible post means its organization is visible (anonymous: public; member: their own;
 /// platform admin: all), and the user loader includes deleted users. Posts always belong
 /// to their author's organization; should one not, its author is left to the loader.
-async fn with_authors(ctx: &Context<'_>, select: sea_orm::Select<post::Entity>) -> Result<Vec<post::Model>> {
-    let rows = select
-        .find_also_related(user::Entity)
+async fn with_authors(
+    ctx: &Context<'_>,
+    select: sea_orm::Select<post::Entity>,
+    with_content: bool,
+) -> Result<Vec<post::Model>> {
+    let rows = post_with_author::select(select, with_content)
         .all(db(ctx)?)
         .await
         .map_err(ApiError::from)?;
     let mut posts = Vec::with_capacity(rows.len());
     let mut authors = Vec::with_capacity(rows.len());
-    for (post, author) in rows {
+    for PostWithAuthor { post, author } in rows {
         if let Some(author) = author.filter(|a| a.organization_id == post.organization_id) {
             authors.push(author);
         }

@@ -90,6 +90,64 @@ async fn a_post_list_reads_its_authors_in_the_same_statement() {
     }
 }
 
+/// Every field of a post and of its author read through the joined list (decoded by
+/// column position) equals the same post read alone (by name, through the loaders),
+/// with `content` selected and without it.
+#[tokio::test]
+async fn a_joined_post_list_reads_every_column_where_it_belongs() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    let orgs = seed(&app, 1, 2, 2).await;
+    let admin = app.platform_token();
+    let author = app.create_user(orgs[0], "writer", "ADMIN").await;
+    app.ok(
+        "mutation($a: ID!) { createPost(input: {title: \"With a body\", content: \"The body.\", \
+         authorId: $a, status: PUBLISHED}) { id } }",
+        json!({ "a": author.to_string() }),
+        Some(&admin),
+    )
+    .await;
+    let fields = "id databaseId title status viewCount createdAt updatedAt deletedAt \
+        organization { databaseId } author { id databaseId username email fullName isActive role \
+        createdAt updatedAt deletedAt organization { databaseId } }";
+    for with_content in [true, false] {
+        let fields = if with_content {
+            format!("{fields} content")
+        } else {
+            fields.to_owned()
+        };
+        let list = app
+            .ok(
+                &format!(
+                    "query($org: ID) {{ posts(organizationId: $org, first: 10) {{ nodes {{ {fields} }} }} }}"
+                ),
+                json!({ "org": orgs[0].to_string() }),
+                Some(&admin),
+            )
+            .await;
+        let nodes = list["posts"]["nodes"].as_array().cloned().unwrap_or_default();
+        assert_eq!(nodes.len(), 5, "{list}");
+        assert_eq!(
+            nodes.iter().filter(|n| n["content"] == "The body.").count(),
+            usize::from(with_content),
+            "{list}"
+        );
+        for node in nodes {
+            let alone = app
+                .ok(
+                    &format!("query($id: ID!) {{ post(id: $id) {{ {fields} }} }}"),
+                    json!({ "id": node["id"] }),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(node, alone["post"], "content selected: {with_content}");
+            assert!(
+                node["author"]["email"].as_str().is_some_and(|e| e.contains('@')),
+                "{node}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn nested_connections_are_batched_per_level() {
     let small = TestApp::spawn_with(BATCHING).await;
