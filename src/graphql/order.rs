@@ -13,6 +13,9 @@ type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
 /// Reorders `data` for the operation `operation_name` of `doc`.
 pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
+    if matches!(data, Value::Null) {
+        return;
+    }
     let operation = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -20,63 +23,89 @@ pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Optio
         _ => None,
     };
     if let Some(operation) = operation {
-        reorder_value(data, &[&operation.node.selection_set.node], &doc.fragments);
+        let plan = Plan::of(&[&operation.node.selection_set.node], &doc.fragments, 0);
+        plan.apply(data);
     }
 }
 
 /// The response keys of some selection sets in order, each with its sub-selections.
 type Fields<'a> = Vec<(Name, Vec<&'a SelectionSet>)>;
 
-fn reorder_value(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    if matches!(value, Value::List(_) | Value::Object(_)) {
-        // Computed once for all items of a list: they share the selection.
+/// The order of an object's keys, and of each key's value: worked out once per request
+/// from the selection sets, then applied to every item of every list.
+#[derive(Default)]
+struct Plan {
+    keys: Vec<(Name, Plan)>,
+}
+
+impl Plan {
+    fn of(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> Plan {
+        if depth > MAX_DEPTH {
+            return Plan::default();
+        }
         let mut fields = Fields::new();
         for set in sets {
             collect(set, fragments, &mut fields, 0);
         }
-        reorder_with(value, &fields, fragments);
+        let keys = fields
+            .into_iter()
+            .map(|(key, subs)| {
+                let sub = if subs.iter().all(|s| s.items.is_empty()) {
+                    Plan::default()
+                } else {
+                    Plan::of(&subs, fragments, depth + 1)
+                };
+                (key, sub)
+            })
+            .collect();
+        Plan { keys }
     }
-}
 
-fn reorder_with(value: &mut Value, fields: &Fields, fragments: &Fragments) {
-    match value {
-        Value::List(items) => items
-            .iter_mut()
-            .for_each(|item| reorder_with(item, fields, fragments)),
-        Value::Object(map) => {
-            if !in_order(map, fields) {
-                let mut old = std::mem::take(map);
-                let mut ordered = IndexMap::with_capacity(old.len());
-                for (key, _) in fields {
-                    if let Some(child) = old.shift_remove(key) {
-                        ordered.insert(key.clone(), child);
+    fn apply(&self, value: &mut Value) {
+        if self.keys.is_empty() {
+            return;
+        }
+        match value {
+            Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            Value::Object(map) => {
+                if !self.in_order(map) {
+                    let mut old = std::mem::take(map);
+                    let mut ordered = IndexMap::with_capacity(old.len());
+                    for (key, _) in &self.keys {
+                        if let Some(child) = old.shift_remove(key) {
+                            ordered.insert(key.clone(), child);
+                        }
+                    }
+                    ordered.extend(old);
+                    *map = ordered;
+                }
+                for (key, sub) in &self.keys {
+                    if let Some(child) = map.get_mut(key) {
+                        sub.apply(child);
                     }
                 }
-                ordered.extend(old);
-                *map = ordered;
             }
-            for (key, sub_sets) in fields {
-                if let Some(child) = map.get_mut(key) {
-                    reorder_value(child, sub_sets, fragments);
-                }
+            _ => {}
+        }
+    }
+
+    /// Whether the keys of `map` already follow the plan (the common case: nothing to move).
+    fn in_order(&self, map: &IndexMap<Name, Value>) -> bool {
+        let mut next = 0;
+        for (key, _) in &self.keys {
+            match map.get_index_of(key) {
+                Some(i) if i == next => next += 1,
+                Some(_) => return false,
+                None => {}
             }
         }
-        _ => {}
+        next == map.len()
     }
 }
 
-/// Whether the keys of `map` already follow `fields` (the common case: nothing to move).
-fn in_order(map: &IndexMap<Name, Value>, fields: &Fields) -> bool {
-    let mut next = 0;
-    for (key, _) in fields {
-        match map.get_index_of(key) {
-            Some(i) if i == next => next += 1,
-            Some(_) => return false,
-            None => {}
-        }
-    }
-    next == map.len()
-}
+/// Nesting beyond the query depth limit is not planned (its values, if any, keep the
+/// executor's order).
+const MAX_DEPTH: usize = 64;
 
 /// The response keys of a selection set in order, with the sub-selections of each (a key
 /// selected twice merges its sub-selections, as the executor does).
@@ -86,7 +115,7 @@ fn collect<'a>(
     out: &mut Vec<(Name, Vec<&'a SelectionSet>)>,
     depth: usize,
 ) {
-    if depth > 64 {
+    if depth > MAX_DEPTH {
         return;
     }
     for selection in &set.items {
