@@ -20,8 +20,8 @@ use sea_orm::{
 
 use self::statement_pool::{LastFailure, StatementPool};
 
-/// Executed SQL statements, counted by SeaORM's metric callback (for `/metrics`, the
-/// per-request log line and the statement-count tests).
+/// Executed SQL statements, counted by the `Recorder` (for `/metrics`, the per-request log
+/// line and the statement-count tests). `BEGIN` and `COMMIT` are not counted.
 #[derive(Clone, Default, Debug)]
 pub struct StatementCounter(Arc<AtomicU64>);
 
@@ -138,6 +138,7 @@ impl ConnectionTrait for Db {
         }
     }
 
+    /// On SeaORM's pool: no request path runs unprepared SQL.
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         self.conn.execute_unprepared(sql).await
     }
