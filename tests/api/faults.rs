@@ -123,7 +123,7 @@ async fn direct(app: &TestApp) -> DatabaseConnection {
     Database::connect(&app.database_url).await.unwrap()
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -325,8 +325,8 @@ async fn sigterm_stops_the_server_gracefully() {
     assert!(status.success(), "exit status {status}");
 }
 
-/// The backend process id a statement outside a transaction runs on.
-async fn backend_pid(db: &blogql::db::Db) -> Result<i32, sea_orm::DbErr> {
+/// The backend process id a statement runs on.
+async fn backend_pid(db: &impl ConnectionTrait) -> Result<i32, sea_orm::DbErr> {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
@@ -411,16 +411,7 @@ async fn a_transaction_dropped_halfway_rolls_back_and_keeps_its_connection() {
 
     let txn = db.begin_with_options(Default::default()).await.unwrap();
     txn.execute_raw(insert.clone()).await.unwrap();
-    let pid = txn
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_backend_pid() AS pid",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i32>("", "pid")
-        .unwrap();
+    let pid = backend_pid(&txn).await.unwrap();
     drop(txn);
 
     // One connection: this waits for the rollback to hand it back.
@@ -429,16 +420,7 @@ async fn a_transaction_dropped_halfway_rolls_back_and_keeps_its_connection() {
         pid,
         "the connection was not reused"
     );
-    let in_transaction = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT count(*) AS n FROM organizations WHERE slug = 'dropped'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
+    let in_transaction = count(db, "SELECT count(*) FROM organizations WHERE slug = 'dropped'").await;
     assert_eq!(in_transaction, 0, "the dropped transaction's row is there");
     // Not inside a leftover transaction: this write stays after the connection is reused.
     db.execute_raw(insert).await.unwrap();
