@@ -325,13 +325,23 @@ async fn sigterm_stops_the_server_gracefully() {
     assert!(status.success(), "exit status {status}");
 }
 
+/// The server's database layer on the test database, with a pool of one connection (so
+/// a test sees which connection the next statement gets).
+async fn one_connection(app: &TestApp) -> blogql::db::Database {
+    blogql::db::connect(&app.database_url(), 1, false, None)
+        .await
+        .unwrap()
+}
+
+/// A PostgreSQL statement from SQL text.
+fn pg(sql: &str) -> sea_orm::Statement {
+    sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)
+}
+
 /// The backend process id a statement runs on.
 async fn backend_pid(db: &impl ConnectionTrait) -> Result<i32, sea_orm::DbErr> {
     let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_backend_pid() AS pid",
-        ))
+        .query_one_raw(pg("SELECT pg_backend_pid() AS pid"))
         .await?
         .expect("a row");
     row.try_get::<i32>("", "pid")
@@ -348,17 +358,12 @@ async fn a_statement_cut_off_halfway_does_not_pass_its_connection_on() {
         return;
     }
     let app = TestApp::spawn().await;
-    let database = blogql::db::connect(&app.database_url(), 1, false, None)
-        .await
-        .unwrap();
+    let database = one_connection(&app).await;
     let db = &database.db;
     let first = backend_pid(db).await.unwrap();
     assert_eq!(backend_pid(db).await.unwrap(), first, "one connection, reused");
 
-    let slow = db.query_one_raw(sea_orm::Statement::from_string(
-        sea_orm::DbBackend::Postgres,
-        "SELECT pg_sleep(3)::text AS pid",
-    ));
+    let slow = db.query_one_raw(pg("SELECT pg_sleep(3)::text AS pid"));
     assert!(
         tokio::time::timeout(Duration::from_millis(200), slow)
             .await
@@ -375,12 +380,7 @@ async fn a_statement_cut_off_halfway_does_not_pass_its_connection_on() {
     );
 
     // An error from the server ends the statement cleanly: its connection stays in use.
-    let failed = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT 1 / 0 AS pid",
-        ))
-        .await;
+    let failed = db.query_one_raw(pg("SELECT 1 / 0 AS pid")).await;
     assert!(failed.is_err());
     assert_eq!(
         backend_pid(db).await.unwrap(),
@@ -399,12 +399,9 @@ async fn a_transaction_dropped_halfway_rolls_back_and_keeps_its_connection() {
         return;
     }
     let app = TestApp::spawn().await;
-    let database = blogql::db::connect(&app.database_url(), 1, false, None)
-        .await
-        .unwrap();
+    let database = one_connection(&app).await;
     let db = &database.db;
-    let insert = sea_orm::Statement::from_string(
-        sea_orm::DbBackend::Postgres,
+    let insert = pg(
         "INSERT INTO organizations (name, slug, plan, is_active, created_at, updated_at) \
          VALUES ('Dropped', 'dropped', 'free', true, now(), now())",
     );
@@ -420,23 +417,19 @@ async fn a_transaction_dropped_halfway_rolls_back_and_keeps_its_connection() {
         pid,
         "the connection was not reused"
     );
-    let in_transaction = count(db, "SELECT count(*) FROM organizations WHERE slug = 'dropped'").await;
-    assert_eq!(in_transaction, 0, "the dropped transaction's row is there");
+    let dropped = "SELECT count(*) FROM organizations WHERE slug = 'dropped'";
+    assert_eq!(
+        count(db, dropped).await,
+        0,
+        "the dropped transaction's row is there"
+    );
     // Not inside a leftover transaction: this write stays after the connection is reused.
     db.execute_raw(insert).await.unwrap();
     let other = direct(&app).await;
-    assert_eq!(
-        count(
-            &other,
-            "SELECT count(*) FROM organizations WHERE slug = 'dropped'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(&other, dropped).await, 1);
 
     let txn = db.begin_with_options(Default::default()).await.unwrap();
-    txn.execute_raw(sea_orm::Statement::from_string(
-        sea_orm::DbBackend::Postgres,
+    txn.execute_raw(pg(
         "UPDATE organizations SET name = 'Committed' WHERE slug = 'dropped'",
     ))
     .await
