@@ -1,6 +1,6 @@
 //! The one error type of the API. Clients get `extensions.code` and a safe message;
 //! internal causes are logged, never sent.
-use async_graphql::ErrorExtensions;
+use async_graphql::{ErrorExtensions, ServerError};
 use sea_orm::{DbErr, SqlErr};
 
 /// Not `Display` on purpose: async-graphql converts any `Display` type into an error
@@ -18,6 +18,19 @@ pub enum ApiError {
     },
     Unauthenticated(String),
     Forbidden(String),
+    /// Too many requests from one caller.
+    RateLimited(String),
+    /// A query limit (depth, cost, aliases, root fields, directives, time).
+    TooComplex(String),
+    /// An Apollo persisted-query hash the store does not hold (the client retries with
+    /// the query).
+    PersistedQueryNotFound,
+    /// A hash-only request while no persisted-query store is configured.
+    PersistedQueryNotSupported,
+    /// A persisted-document id that is not in the loaded manifest.
+    PersistedQueryNotInList,
+    /// A document outside the manifest while only trusted documents may run.
+    QueryNotInSafelist,
     Unavailable,
     Internal(String),
 }
@@ -48,7 +61,15 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::BadUserInput { message, .. } | ApiError::Conflict { message, .. } => message.clone(),
-            ApiError::NotFound(m) | ApiError::Unauthenticated(m) | ApiError::Forbidden(m) => m.clone(),
+            ApiError::NotFound(m)
+            | ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::TooComplex(m)
+            | ApiError::RateLimited(m) => m.clone(),
+            ApiError::PersistedQueryNotFound => "PersistedQueryNotFound".into(),
+            ApiError::PersistedQueryNotSupported => "PersistedQueryNotSupported".into(),
+            ApiError::PersistedQueryNotInList => "The persisted document id is not in the manifest".into(),
+            ApiError::QueryNotInSafelist => "Only the persisted documents of the manifest may run".into(),
             ApiError::Unavailable => "The database is unavailable; try again shortly".into(),
             ApiError::Internal(_) => "Internal server error".into(),
         }
@@ -61,6 +82,12 @@ impl ApiError {
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::TooComplex(_) => "QUERY_TOO_COMPLEX",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ApiError::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            ApiError::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
+            ApiError::QueryNotInSafelist => "QUERY_NOT_IN_SAFELIST",
             // The contract has no code of its own for an outage; the message tells it apart.
             ApiError::Unavailable => "INTERNAL",
             ApiError::Internal(_) => "INTERNAL",
@@ -104,6 +131,68 @@ impl From<DbErr> for ApiError {
             },
         }
     }
+}
+
+/// A loader's error: the batch failed for every key that waited on it.
+impl From<std::sync::Arc<ApiError>> for ApiError {
+    fn from(err: std::sync::Arc<ApiError>) -> Self {
+        ApiError::clone(&err)
+    }
+}
+
+impl From<std::sync::Arc<DbErr>> for ApiError {
+    fn from(err: std::sync::Arc<DbErr>) -> Self {
+        DbErr::clone(&err).into()
+    }
+}
+
+impl ApiError {
+    /// A request-level error (nothing executed), for the response's `errors`.
+    pub fn server_error(&self) -> ServerError {
+        let error = self.extend();
+        let mut server = ServerError::new(error.message, None);
+        server.extensions = error.extensions;
+        server
+    }
+}
+
+/// The `extensions.code` of an error in a response (`INTERNAL` when it has none).
+pub fn code_of(error: &ServerError) -> &str {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .unwrap_or("INTERNAL")
+}
+
+/// Errors raised by async-graphql itself (parse, validation, its depth, complexity and
+/// directive limits) carry no code: limit errors become `QUERY_TOO_COMPLEX`, the rest are
+/// the client's mistake, `BAD_USER_INPUT`. async-graphql gives them no type to match on,
+/// so its messages are the only signal.
+pub fn ensure_code(error: &mut ServerError) {
+    if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
+        return;
+    }
+    let message = error.message.to_ascii_lowercase();
+    let limits = [
+        "nested too deep",
+        "too complex",
+        "number of directives",
+        "recursion limit",
+    ];
+    let code = if limits.iter().any(|limit| message.contains(limit)) {
+        "QUERY_TOO_COMPLEX"
+    } else {
+        "BAD_USER_INPUT"
+    };
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
 }
 
 impl ErrorExtensions for ApiError {

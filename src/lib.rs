@@ -16,6 +16,8 @@ pub mod graphql;
 pub mod http;
 /// Request-scoped DataLoaders.
 pub mod loaders;
+/// What lists share: sort keys, page arguments, keyset windows, cursors, counts.
+pub mod query;
 /// Business rules: permissions, validation, cascades, audit.
 pub mod service;
 /// Building and running the application.

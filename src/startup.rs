@@ -1,6 +1,5 @@
 //! Builds the application — database, migrations, keys, schema, router, listener — the
 //! same way for `main` and for tests (which bind port 0).
-use crate::db::Db;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use axum::Router;
@@ -11,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::jwt::{KeySource, Verifier},
     config::{Config, Environment},
-    db::{self, StatementCounter},
+    db::{self, Db, StatementCounter},
     graphql,
     http::{self, AppState},
 };
@@ -139,20 +138,23 @@ impl Application {
         .await
         .map_err(StartupError::Config)?;
         let options = graphql::Options::from_config(config);
-        let state = AppState {
+        let engine = graphql::execute::Engine {
             schema: graphql::build(database.db.clone(), &options),
             limits: options.limits,
+            documents: Default::default(),
             db: database.db.clone(),
-            statements: database.statements.clone(),
             verifier: Arc::new(verifier),
-            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             loader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),
             timeout: std::time::Duration::from_secs(config.request_timeout_secs),
+        };
+        let state = AppState {
+            engine: Arc::new(engine),
+            db: database.db.clone(),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             graphiql: config.graphiql_enabled(),
             production: config.is_production(),
             cors_origins: config.cors_origins.clone(),
             rate_limiter,
-            documents: Default::default(),
         };
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Application {

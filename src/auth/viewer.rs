@@ -1,18 +1,26 @@
 //! Who is making the request, loaded once per request.
-use crate::entity::user::Role;
 
 /// A signed-in user of an organization (a member or an org admin).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub id: i32,
     pub organization_id: i32,
-    pub role: Role,
+    /// An org admin (role `ADMIN`) rather than a member.
+    pub admin: bool,
 }
 
 impl Member {
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.admin
     }
+}
+
+/// Who performs a request, as recorded in audit entries.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub viewer: Viewer,
+    /// The client address (see `auth::client_ip`).
+    pub ip: Option<String>,
 }
 
 /// The caller of a request. Every permission decision starts from this value.
@@ -57,6 +65,16 @@ impl Viewer {
         match self {
             Viewer::PlatformAdmin { subject } => Some(format!("platform_admin:{subject}")),
             _ => None,
+        }
+    }
+
+    /// The caller as a metrics and log label, and the rate limit's key for signed-in
+    /// callers.
+    pub fn label(&self) -> String {
+        match self {
+            Viewer::Anonymous => "anonymous".to_owned(),
+            Viewer::Member(m) => format!("user:{}", m.id),
+            Viewer::PlatformAdmin { subject } => format!("platform_admin:{subject}"),
         }
     }
 }

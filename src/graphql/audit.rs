@@ -1,17 +1,22 @@
 //! `AuditLog`: the object, its list and its query.
 use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::{
     context::{db, loaders, viewer},
     enums::{AuditAction, OrderDirection},
     ids::{self, Kind},
-    pagination::{Conn, PageArgs, Sort, SortKey, paginate, selects_rows},
-    post::db_error,
+    pagination::{Conn, connection, page_args, selects_rows},
     user::User,
 };
-use crate::{entity::audit_log, service};
+use crate::{
+    entity::audit_log,
+    error::ApiError,
+    service::{
+        self,
+        audit::{AuditFilter, AuditList},
+    },
+};
 
 /// One recorded change to one row. Visible to org admins (their organization's entries)
 /// and platform admins.
@@ -66,7 +71,7 @@ impl AuditLog {
             .user()
             .load_one(id)
             .await
-            .map_err(db_error)?
+            .map_err(ApiError::from)?
             .map(User))
     }
     /// Who acted when there is no user: `platform_admin:<token subject>`.
@@ -123,50 +128,21 @@ impl AuditQuery {
         )]
         include_deleted: bool,
     ) -> Result<Conn<AuditLog>> {
-        let viewer = viewer(ctx)?;
-        let mut select = service::audit::list(viewer, include_deleted)?;
         let f = filter.unwrap_or_default();
-        if let Some(table) = f.table_name {
-            let table = crate::service::validate::text("tableName", &table)?;
-            select = select.filter(audit_log::Column::TableName.eq(table));
-        }
-        if let Some(record) = f.record_id {
-            select = select.filter(audit_log::Column::RecordId.eq(record));
-        }
-        if let Some(action) = f.action {
-            select = select.filter(audit_log::Column::Action.eq(audit_log::Action::from(action)));
-        }
-        if let Some(actor) = ids::decode_opt(f.actor_id.as_ref(), Kind::User, "actorId")? {
-            select = select.filter(audit_log::Column::UserId.eq(actor));
-        }
-        if let Some(t) = f.created_after {
-            select = select.filter(audit_log::Column::CreatedAt.gte(t));
-        }
-        if let Some(t) = f.created_before {
-            select = select.filter(audit_log::Column::CreatedAt.lt(t));
-        }
-        let descending = order_by.is_none_or(|o| o.direction.is_desc());
-        let sort = Sort {
-            column: audit_log::Column::CreatedAt,
-            id_column: audit_log::Column::Id,
-            field: "CREATED_AT",
-            descending,
-        };
-        let key = |a: &audit_log::Model| (SortKey::Time(a.created_at), a.id);
-        let page = paginate(
-            db(ctx)?,
-            select,
-            &sort,
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
+        let list = AuditList {
+            filter: AuditFilter {
+                table_name: f.table_name,
+                record_id: f.record_id,
+                action: f.action.map(Into::into),
+                actor_id: ids::decode_opt(f.actor_id.as_ref(), Kind::User, "actorId")?,
+                created_after: f.created_after,
+                created_before: f.created_before,
             },
-            key,
-            selects_rows(ctx),
-        )
-        .await?;
-        Ok(page.into_connection(AuditLog))
+            descending: order_by.is_none_or(|o| o.direction.is_desc()),
+            page: page_args(first, after, last, before),
+            include_deleted,
+        };
+        let page = service::audit::page(db(ctx)?, viewer(ctx)?, &list, selects_rows(ctx)).await?;
+        Ok(connection(page, AuditLog))
     }
 }

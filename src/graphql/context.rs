@@ -1,8 +1,12 @@
 //! Typed access to what the HTTP layer put into a request's context.
-use crate::db::Db;
 use async_graphql::Context;
 
-use crate::{auth::Viewer, error::ApiError, loaders::Loaders, service::Actor};
+use crate::{
+    auth::{Actor, Viewer},
+    db::Db,
+    error::ApiError,
+    loaders::Loaders,
+};
 
 fn missing(what: &str) -> ApiError {
     ApiError::Internal(format!("{what} missing from the request context"))

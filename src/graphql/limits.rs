@@ -1,10 +1,9 @@
 //! Query limits that async-graphql does not enforce itself: aliases and root fields.
-//! Checked by the HTTP handler on the parsed document, before validation and before any
+//! Checked by `execute::Engine::prepare` on the parsed document, before validation and before any
 //! SQL runs.
-use async_graphql::{
-    ServerError, ServerResult,
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
-};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+
+use crate::error::ApiError;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -25,20 +24,11 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-/// An error with `extensions.code = QUERY_TOO_COMPLEX`.
-pub fn too_complex(message: impl Into<String>) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", "QUERY_TOO_COMPLEX");
-    error.extensions = Some(extensions);
-    error
-}
-
 impl Limits {
     /// Checks a parsed document. The HTTP handler calls it before anything else runs: as
     /// an async-graphql extension it would also wrap the resolution of every field, which
     /// cost ~4% of the server's CPU on nested lists (perf, bench/).
-    pub fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
+    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), ApiError> {
         let aliases: usize = doc
             .operations
             .iter()
@@ -50,7 +40,7 @@ impl Limits {
             )
             .sum();
         if aliases > self.max_aliases {
-            return Err(too_complex(format!(
+            return Err(ApiError::TooComplex(format!(
                 "The query uses {aliases} aliases; the limit is {}",
                 self.max_aliases
             )));
@@ -58,7 +48,7 @@ impl Limits {
         for (_, op) in doc.operations.iter() {
             let roots = op.node.selection_set.node.items.len();
             if roots > self.max_root_fields {
-                return Err(too_complex(format!(
+                return Err(ApiError::TooComplex(format!(
                     "An operation selects {roots} root fields; the limit is {}",
                     self.max_root_fields
                 )));

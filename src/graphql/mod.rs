@@ -1,9 +1,12 @@
 //! The GraphQL schema: object types wrapping entity rows, inputs, connections, ids.
 pub mod audit;
 pub mod context;
+pub mod documents;
 pub mod enums;
+pub mod execute;
 pub mod guard;
 pub mod ids;
+pub mod inputs;
 pub mod limits;
 pub mod mutation;
 pub mod node;
@@ -13,7 +16,6 @@ pub mod pagination;
 pub mod post;
 pub mod user;
 
-use crate::db::Db;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 /// The root query, merged from one object per domain.
@@ -57,8 +59,8 @@ impl Options {
 }
 
 /// Builds the served schema.
-pub fn build(db: Db, options: &Options) -> BlogSchema {
-    let mut builder = Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
+pub fn build(db: crate::db::Db, options: &Options) -> BlogSchema {
+    let mut builder = Schema::build(Query::default(), mutation::Mutation::default(), EmptySubscription)
         .data(db)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity)
@@ -74,7 +76,7 @@ pub fn build(db: Db, options: &Options) -> BlogSchema {
 
 /// The SDL of the served schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
+    Schema::build(Query::default(), mutation::Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

@@ -6,7 +6,7 @@ use super::{
     context::{loaders, viewer},
     ids::{Kind, decode_global},
     organization::Organization,
-    post::{Post, db_error},
+    post::Post,
     user::User,
 };
 use crate::auth::Viewer;
@@ -48,7 +48,7 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
             .audit_log()
             .load_many(wanted(Kind::AuditLog).filter(|_| audit_readable)),
     )
-    .map_err(db_error)?;
+    .map_err(crate::error::ApiError::from)?;
     Ok(decoded
         .into_iter()
         .map(|id| match id? {

@@ -3,18 +3,22 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::{
-    context::{db, viewer},
+    context::{actor, db, viewer},
     enums::{OrderDirection, Plan},
     guard::signed_in,
     ids::{self, Kind},
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, paginate, selects_rows},
+    pagination::{Conn, connection, page_args, selects_rows},
     post::{self, Post, PostFilter, PostListArgs, PostOrder},
     user::{self, User, UserFilter, UserListArgs, UserOrder},
 };
 use crate::{
     entity::organization,
     error::ApiError,
-    service::{self, post::Parent},
+    service::{
+        self,
+        organization::{NewOrganization, OrganizationChanges, OrganizationList, OrganizationSort},
+        post::Parent,
+    },
 };
 
 /// A tenant: an organization with its users and posts. Anonymous callers see only the
@@ -79,23 +83,13 @@ impl Organization {
         #[graphql(desc = "Sort order (default CREATED_AT ASC).")] order_by: Option<UserOrder>,
         #[graphql(desc = "Include soft-deleted users (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<User>> {
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
+        let args = UserListArgs {
+            page: page_args(first, after, last, before),
+            filter,
+            order_by,
+            include_deleted,
         };
-        user::nested_connection(
-            ctx,
-            self.0.id,
-            UserListArgs {
-                page,
-                filter,
-                order_by,
-                include_deleted,
-            },
-        )
-        .await
+        user::nested_connection(ctx, self.0.id, args).await
     }
     /// The organization's posts, newest first by default (published ones only for
     /// anonymous callers).
@@ -112,23 +106,13 @@ impl Organization {
         #[graphql(desc = "Sort order (default CREATED_AT DESC).")] order_by: Option<PostOrder>,
         #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Post>> {
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
+        let args = PostListArgs {
+            page: page_args(first, after, last, before),
+            filter,
+            order_by,
+            include_deleted,
         };
-        post::nested_connection(
-            ctx,
-            Parent::Organization(self.0.id),
-            PostListArgs {
-                page,
-                filter,
-                order_by,
-                include_deleted,
-            },
-        )
-        .await
+        post::nested_connection(ctx, Parent::Organization(self.0.id), args).await
     }
 }
 
@@ -180,48 +164,26 @@ impl OrganizationQuery {
         #[graphql(desc = "Include soft-deleted organizations (admins only).", default = false)]
         include_deleted: bool,
     ) -> Result<Conn<Organization>> {
-        use sea_orm::{ColumnTrait, QueryFilter};
-        let mut select = service::organization::list(viewer(ctx)?, include_deleted)?;
         let filter = filter.unwrap_or_default();
-        if let Some(plan) = filter.plan {
-            select = select.filter(organization::Column::Plan.eq(organization::Plan::from(plan)));
-        }
-        if let Some(active) = filter.is_active {
-            select = select.filter(organization::Column::IsActive.eq(active));
-        }
         let order = order_by.unwrap_or(OrganizationOrder {
             field: OrganizationOrderField::CreatedAt,
             direction: OrderDirection::Asc,
         });
-        let (column, field, key): (_, _, KeyOf<organization::Model>) = match order.field {
-            OrganizationOrderField::CreatedAt => (organization::Column::CreatedAt, "CREATED_AT", |o| {
-                (SortKey::Time(o.created_at), o.id)
-            }),
-            OrganizationOrderField::Name => (organization::Column::Name, "NAME", |o| {
-                (SortKey::Text(o.name.clone()), o.id)
-            }),
-        };
-        let sort = Sort {
-            column,
-            id_column: organization::Column::Id,
-            field,
-            descending: order.direction.is_desc(),
-        };
-        let page = paginate(
-            db(ctx)?,
-            select,
-            &sort,
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
+        let list = OrganizationList {
+            filter: service::organization::OrganizationFilter {
+                plan: filter.plan.map(Into::into),
+                is_active: filter.is_active,
             },
-            key,
-            selects_rows(ctx),
-        )
-        .await?;
-        Ok(page.into_connection(Organization))
+            sort: match order.field {
+                OrganizationOrderField::CreatedAt => OrganizationSort::CreatedAt,
+                OrganizationOrderField::Name => OrganizationSort::Name,
+            },
+            descending: order.direction.is_desc(),
+            page: page_args(first, after, last, before),
+            include_deleted,
+        };
+        let page = service::organization::page(db(ctx)?, viewer(ctx)?, &list, selects_rows(ctx)).await?;
+        Ok(connection(page, Organization))
     }
 
     /// An organization by id (global or database id) or by slug; null when missing or not
@@ -242,5 +204,106 @@ impl OrganizationQuery {
             _ => return Err(ApiError::bad_input("id", "Pass exactly one of `id` and `slug`").into()),
         };
         Ok(org.map(Organization))
+    }
+}
+
+/// Input of `createOrganization`.
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    /// Unique name, 1–100 characters.
+    name: String,
+    /// Unique slug: lowercase letters, digits and single hyphens, 1–50 characters.
+    slug: String,
+    /// Plan (default FREE).
+    plan: Option<Plan>,
+    /// Active (default true).
+    is_active: Option<bool>,
+}
+
+/// Input of `updateOrganization`: the id and the fields to change.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    /// The organization to change.
+    id: ID,
+    /// New name.
+    name: Option<String>,
+    /// New slug.
+    slug: Option<String>,
+    /// New plan (platform admins only).
+    plan: Option<Plan>,
+    /// Activate or deactivate (platform admins only).
+    is_active: Option<bool>,
+}
+
+super::inputs::id_inputs!(
+    SoftDeleteOrganizationInput: "Input of `softDeleteOrganization`.",
+    RestoreOrganizationInput: "Input of `restoreOrganization`."
+);
+
+/// Mutations of organizations.
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Creates an organization. Platform admins only.
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new organization's fields.")] input: CreateOrganizationInput,
+    ) -> Result<Organization> {
+        let new = NewOrganization {
+            name: input.name,
+            slug: input.slug,
+            plan: input.plan.map(Into::into),
+            is_active: input.is_active,
+        };
+        Ok(Organization(
+            service::organization::create(db(ctx)?, actor(ctx)?, new).await?,
+        ))
+    }
+
+    /// Changes an organization: org admins rename their own (`name`, `slug`); platform
+    /// admins also set `plan` and `isActive`.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's id and the fields to change.")] input: UpdateOrganizationInput,
+    ) -> Result<Organization> {
+        let id = ids::decode(&input.id, Kind::Organization, "id")?;
+        let changes = OrganizationChanges {
+            name: input.name,
+            slug: input.slug,
+            plan: input.plan.map(Into::into),
+            is_active: input.is_active,
+        };
+        Ok(Organization(
+            service::organization::update(db(ctx)?, actor(ctx)?, id, changes).await?,
+        ))
+    }
+
+    /// Soft-deletes an organization with its users and posts. Platform admins only.
+    async fn soft_delete_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization to soft-delete.")] input: SoftDeleteOrganizationInput,
+    ) -> Result<Organization> {
+        let id = ids::decode(&input.id, Kind::Organization, "id")?;
+        Ok(Organization(
+            service::organization::soft_delete(db(ctx)?, actor(ctx)?, id).await?,
+        ))
+    }
+
+    /// Restores a soft-deleted organization and what its deletion cascaded to. Platform
+    /// admins only.
+    async fn restore_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization to restore.")] input: RestoreOrganizationInput,
+    ) -> Result<Organization> {
+        let id = ids::decode(&input.id, Kind::Organization, "id")?;
+        Ok(Organization(
+            service::organization::restore(db(ctx)?, actor(ctx)?, id).await?,
+        ))
     }
 }

@@ -1,23 +1,25 @@
 //! `Post`: the object, its lists and its queries.
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::{
-    context::{db, loaders, viewer},
+    context::{actor, db, loaders, viewer},
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
+    inputs::maybe,
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, PageQuery, Sort, SortKey, Window, selects_rows},
+    pagination::{Conn, connection, nodes_select, page_args, selects_rows},
     user::User,
 };
 use crate::{
-    entity::{
-        post,
-        post_with_author::{self, PostWithAuthor},
-    },
+    entity::post,
     error::ApiError,
-    loaders::children::{ChildList, load_page},
-    service::{self, post::Parent},
+    loaders::load_page,
+    query::PageArgs,
+    service::{
+        self,
+        post::{NewPost, Parent, PostChanges, PostChildren, PostList, PostSort, Read},
+    },
 };
 
 /// A blog post. Anonymous callers see only published posts of active organizations.
@@ -66,7 +68,7 @@ impl Post {
         let users = loaders(ctx)?.user();
         let user = match users.loader().ready(self.0.user_id) {
             Some(user) => Some(user),
-            None => users.load_one(self.0.user_id).await.map_err(db_error)?,
+            None => users.load_one(self.0.user_id).await.map_err(ApiError::from)?,
         };
         Ok(User(user.ok_or_else(|| {
             ApiError::Internal("post author not visible".into())
@@ -78,15 +80,11 @@ impl Post {
             .organization()
             .load_one(self.0.organization_id)
             .await
-            .map_err(db_error)?;
+            .map_err(ApiError::from)?;
         Ok(Organization(org.ok_or_else(|| {
             ApiError::Internal("post organization not visible".into())
         })?))
     }
-}
-
-pub fn db_error(err: std::sync::Arc<sea_orm::DbErr>) -> ApiError {
-    ApiError::from(sea_orm::DbErr::Custom(err.to_string()))
 }
 
 /// Filters of a post list; all given conditions must hold.
@@ -147,32 +145,6 @@ impl Default for PostOrder {
     }
 }
 
-impl PostOrder {
-    fn sort(&self) -> (Sort<post::Column>, KeyOf<post::Model>) {
-        let (column, field, key): (_, _, KeyOf<post::Model>) = match self.field {
-            PostOrderField::CreatedAt => (post::Column::CreatedAt, "CREATED_AT", |p| {
-                (SortKey::Time(p.created_at), p.id)
-            }),
-            PostOrderField::UpdatedAt => (post::Column::UpdatedAt, "UPDATED_AT", |p| {
-                (SortKey::Time(p.updated_at), p.id)
-            }),
-            PostOrderField::ViewCount => (post::Column::ViewCount, "VIEW_COUNT", |p| {
-                (SortKey::Int(p.view_count), p.id)
-            }),
-            PostOrderField::Title => (post::Column::Title, "TITLE", |p| {
-                (SortKey::Text(p.title.clone()), p.id)
-            }),
-        };
-        let sort = Sort {
-            column,
-            id_column: post::Column::Id,
-            field,
-            descending: self.direction.is_desc(),
-        };
-        (sort, key)
-    }
-}
-
 /// The arguments every post connection takes.
 pub struct PostListArgs {
     pub page: PageArgs,
@@ -181,54 +153,23 @@ pub struct PostListArgs {
     pub include_deleted: bool,
 }
 
-/// A nested post list (`Organization.posts`, `User.posts`) as a loader key.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PostChildren {
-    by_author: bool,
-    filter: service::post::PostFilter,
-    field: PostOrderField,
-    direction: OrderDirection,
-    page: PageArgs,
-    include_deleted: bool,
-    with_content: bool,
-}
-
-impl ChildList for PostChildren {
-    type Entity = post::Entity;
-
-    fn select(&self, viewer: &crate::auth::Viewer) -> Result<sea_orm::Select<post::Entity>, ApiError> {
-        let select = service::post::list(viewer, Parent::Any, &self.filter, self.include_deleted)?;
-        Ok(trim_columns(select, self.with_content))
-    }
-    fn parent_column(&self) -> post::Column {
-        if self.by_author {
-            post::Column::UserId
-        } else {
-            post::Column::OrganizationId
-        }
-    }
-    fn parent_of(&self, row: &post::Model) -> i32 {
-        if self.by_author {
-            row.user_id
-        } else {
-            row.organization_id
-        }
-    }
-    fn sort(&self) -> (Sort<post::Column>, KeyOf<post::Model>) {
-        PostOrder {
-            field: self.field,
-            direction: self.direction,
-        }
-        .sort()
-    }
-    fn window(&self) -> Result<Window, ApiError> {
-        Window::new(&self.page, self.sort().0.field)
-    }
-    fn unpaged(&self) -> Self {
-        PostChildren {
-            page: PageArgs::default(),
-            ..self.clone()
-        }
+impl PostListArgs {
+    /// The service's list spec for a connection being resolved in `ctx`.
+    fn into_list(self, ctx: &Context<'_>) -> Result<PostList, ApiError> {
+        let order = self.order_by.unwrap_or_default();
+        Ok(PostList {
+            filter: self.filter.unwrap_or_default().into_service()?,
+            sort: match order.field {
+                PostOrderField::CreatedAt => PostSort::CreatedAt,
+                PostOrderField::UpdatedAt => PostSort::UpdatedAt,
+                PostOrderField::ViewCount => PostSort::ViewCount,
+                PostOrderField::Title => PostSort::Title,
+            },
+            descending: order.direction.is_desc(),
+            page: self.page,
+            include_deleted: self.include_deleted,
+            with_content: nodes_select(ctx, "content"),
+        })
     }
 }
 
@@ -237,17 +178,11 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
     let (by_author, parent_id) = match parent {
         Parent::Author(id) => (true, id),
         Parent::Organization(id) => (false, id),
-        Parent::Any => return connection(ctx, parent, args).await,
+        Parent::Any => return top_connection(ctx, parent, args).await,
     };
-    let order = args.order_by.unwrap_or_default();
     let list = PostChildren {
         by_author,
-        filter: args.filter.unwrap_or_default().into_service()?,
-        field: order.field,
-        direction: order.direction,
-        page: args.page,
-        include_deleted: args.include_deleted,
-        with_content: selects_content(ctx),
+        list: args.into_list(ctx)?,
     };
     let loaders = loaders(ctx)?;
     let page = load_page(
@@ -259,84 +194,24 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
         selects_rows(ctx),
     )
     .await?;
-    Ok(page.into_connection(Post))
+    Ok(connection(page, Post))
 }
 
-/// Whether the connection being resolved selects `content` (through `edges.node` or
-/// `nodes`, fragments included). Lists that do not — most lists of titles — leave the
-/// column out of the query instead of dragging every body through the pool.
-fn selects_content(ctx: &Context<'_>) -> bool {
-    let look = ctx.look_ahead();
-    look.field("edges").field("node").field("content").exists()
-        || look.field("nodes").field("content").exists()
-}
-
-/// The list's query without `content` (read as NULL) when it is not selected.
-fn trim_columns(select: sea_orm::Select<post::Entity>, with_content: bool) -> sea_orm::Select<post::Entity> {
-    use sea_orm::{Iterable, QuerySelect, sea_query::Expr};
-    if with_content {
-        return select;
-    }
-    select
-        .select_only()
-        .columns(post::Column::iter().filter(|c| !matches!(c, post::Column::Content)))
-        .expr_as(Expr::cust("NULL"), "content")
-}
-
-pub async fn connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {
-    let viewer = viewer(ctx)?;
-    let db = db(ctx)?;
-    let filter = args.filter.unwrap_or_default().into_service()?;
-    let select = service::post::list(viewer, parent, &filter, args.include_deleted)?;
-    let with_content = selects_content(ctx);
-    let select = trim_columns(select, with_content);
-    let (sort, key) = args.order_by.unwrap_or_default().sort();
-    let query = PageQuery::new(db, select, &sort, &args.page)?;
-    let rows = if !selects_rows(ctx) {
-        Vec::new()
-    } else if selects_author(ctx) {
-        with_authors(ctx, query.select, with_content).await?
+/// A top-level post list; authors read with the page are handed to the user loader.
+async fn top_connection(ctx: &Context<'_>, parent: Parent, args: PostListArgs) -> Result<Conn<Post>> {
+    let list = args.into_list(ctx)?;
+    let read = if !selects_rows(ctx) {
+        Read::CountOnly
+    } else if nodes_select(ctx, "author") {
+        Read::RowsWithAuthors
     } else {
-        query.select.all(db).await.map_err(ApiError::from)?
+        Read::Rows
     };
-    Ok(query
-        .window
-        .page(rows, sort.field, key, query.count)
-        .into_connection(Post))
-}
-
-/// Whether the list's nodes select `author`.
-fn selects_author(ctx: &Context<'_>) -> bool {
-    let look = ctx.look_ahead();
-    look.field("edges").field("node").field("author").exists() || look.field("nodes").field("author").exists()
-}
-
-/// Runs a page's query joined with the posts' authors (one statement instead of a second
-/// one for the authors), and hands the authors to the request's user loader.
-///
-/// An author is in the viewer's user scope when it belongs to the post's organization: a
-/// visible post means its organization is visible (anonymous: public; member: their own;
-/// platform admin: all), and the user loader includes deleted users. Posts always belong
-/// to their author's organization; should one not, its author is left to the loader.
-async fn with_authors(
-    ctx: &Context<'_>,
-    select: sea_orm::Select<post::Entity>,
-    with_content: bool,
-) -> Result<Vec<post::Model>> {
-    let rows = post_with_author::select(select, with_content)
-        .all(db(ctx)?)
-        .await
-        .map_err(ApiError::from)?;
-    let mut posts = Vec::with_capacity(rows.len());
-    let mut authors = Vec::with_capacity(rows.len());
-    for PostWithAuthor { post, author } in rows {
-        if let Some(author) = author.filter(|a| a.organization_id == post.organization_id) {
-            authors.push(author);
-        }
-        posts.push(post);
+    let page = service::post::page(db(ctx)?, viewer(ctx)?, parent, &list, read).await?;
+    if !page.authors.is_empty() {
+        loaders(ctx)?.user().loader().prime(page.authors);
     }
-    loaders(ctx)?.user().loader().prime(authors);
-    Ok(posts)
+    Ok(connection(page.page, Post))
 }
 
 #[derive(Default)]
@@ -366,23 +241,13 @@ impl PostQuery {
             Some(id) => Parent::Organization(id),
             None => Parent::Any,
         };
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
+        let args = PostListArgs {
+            page: page_args(first, after, last, before),
+            filter,
+            order_by,
+            include_deleted,
         };
-        connection(
-            ctx,
-            parent,
-            PostListArgs {
-                page,
-                filter,
-                order_by,
-                include_deleted,
-            },
-        )
-        .await
+        top_connection(ctx, parent, args).await
     }
 
     /// A post by id (global or database id); null when it does not exist or is not visible.
@@ -393,5 +258,114 @@ impl PostQuery {
     ) -> Result<Option<Post>> {
         let id = ids::decode(&id, Kind::Post, "id")?;
         Ok(service::post::by_id(db(ctx)?, viewer(ctx)?, id).await?.map(Post))
+    }
+}
+
+/// Input of `createPost`.
+#[derive(InputObject)]
+pub struct CreatePostInput {
+    /// Title, 1–200 characters, not blank.
+    title: String,
+    /// Body text.
+    content: Option<String>,
+    /// State (default DRAFT).
+    status: Option<PostStatus>,
+    /// The author (default: the caller; required for platform admins).
+    author_id: Option<ID>,
+    /// The organization (default: the author's); must be the author's.
+    organization_id: Option<ID>,
+}
+
+/// Input of `updatePost`: the id and the fields to change.
+#[derive(InputObject)]
+pub struct UpdatePostInput {
+    /// The post to change.
+    id: ID,
+    /// New title.
+    title: Option<String>,
+    /// New body text; null clears it.
+    content: MaybeUndefined<String>,
+    /// New state.
+    status: Option<PostStatus>,
+}
+
+super::inputs::id_inputs!(
+    SoftDeletePostInput: "Input of `softDeletePost`.",
+    RestorePostInput: "Input of `restorePost`."
+);
+
+/// Mutations of posts.
+#[derive(Default)]
+pub struct PostMutation;
+
+#[Object]
+impl PostMutation {
+    /// Creates a post: members as themselves, admins for any author of their organization.
+    async fn create_post(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new post's fields.")] input: CreatePostInput,
+    ) -> Result<Post> {
+        let new = NewPost {
+            title: input.title,
+            content: input.content,
+            status: input.status.map(Into::into),
+            author_id: ids::decode_opt(input.author_id.as_ref(), Kind::User, "authorId")?,
+            organization_id: ids::decode_opt(
+                input.organization_id.as_ref(),
+                Kind::Organization,
+                "organizationId",
+            )?,
+        };
+        Ok(Post(service::post::create(db(ctx)?, actor(ctx)?, new).await?))
+    }
+
+    /// Changes a post. Its author or an admin.
+    async fn update_post(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The post's id and the fields to change.")] input: UpdatePostInput,
+    ) -> Result<Post> {
+        let id = ids::decode(&input.id, Kind::Post, "id")?;
+        let changes = PostChanges {
+            title: input.title,
+            content: maybe(input.content),
+            status: input.status.map(Into::into),
+        };
+        Ok(Post(
+            service::post::update(db(ctx)?, actor(ctx)?, id, changes).await?,
+        ))
+    }
+
+    /// Soft-deletes a post. Its author or an admin.
+    async fn soft_delete_post(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The post to soft-delete.")] input: SoftDeletePostInput,
+    ) -> Result<Post> {
+        let id = ids::decode(&input.id, Kind::Post, "id")?;
+        Ok(Post(service::post::soft_delete(db(ctx)?, actor(ctx)?, id).await?))
+    }
+
+    /// Restores a soft-deleted post. Its author or an admin.
+    async fn restore_post(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The post to restore.")] input: RestorePostInput,
+    ) -> Result<Post> {
+        let id = ids::decode(&input.id, Kind::Post, "id")?;
+        Ok(Post(service::post::restore(db(ctx)?, actor(ctx)?, id).await?))
+    }
+
+    /// Counts one view of a post, atomically. Anyone who can read the post; not audited.
+    async fn record_post_view(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The post's id.")] id: ID,
+    ) -> Result<Post> {
+        let id = ids::decode(&id, Kind::Post, "id")?;
+        Ok(Post(
+            service::post::record_view(db(ctx)?, viewer(ctx)?, id).await?,
+        ))
     }
 }

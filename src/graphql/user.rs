@@ -1,21 +1,27 @@
 //! `User`: the object, its lists and its queries.
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::{
-    context::{db, loaders, viewer},
+    context::{actor, db, loaders, viewer},
     enums::{OrderDirection, Role},
     guard::signed_in,
     ids::{self, Kind},
+    inputs::maybe,
     organization::Organization,
-    pagination::{Conn, KeyOf, PageArgs, Sort, SortKey, Window, paginate, selects_rows},
-    post::{self, Post, PostFilter, PostListArgs, PostOrder, db_error},
+    pagination::{Conn, connection, page_args, selects_rows},
+    post::{self, Post, PostFilter, PostListArgs, PostOrder},
 };
 use crate::{
     entity::user,
     error::ApiError,
-    loaders::children::{ChildList, load_page},
-    service::{self, post::Parent},
+    loaders::load_page,
+    query::PageArgs,
+    service::{
+        self,
+        post::Parent,
+        user::{NewUser, UserChanges, UserChildren, UserList, UserSort},
+    },
 };
 
 /// A user of an organization. Anonymous callers see only `username` and `fullName` of
@@ -77,7 +83,7 @@ impl User {
             .organization()
             .load_one(self.0.organization_id)
             .await
-            .map_err(db_error)?;
+            .map_err(ApiError::from)?;
         Ok(Organization(org.ok_or_else(|| {
             ApiError::Internal("user organization not visible".into())
         })?))
@@ -97,23 +103,13 @@ impl User {
         #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Post>> {
         signed_in(ctx)?;
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
+        let args = PostListArgs {
+            page: page_args(first, after, last, before),
+            filter,
+            order_by,
+            include_deleted,
         };
-        post::nested_connection(
-            ctx,
-            Parent::Author(self.0.id),
-            PostListArgs {
-                page,
-                filter,
-                order_by,
-                include_deleted,
-            },
-        )
-        .await
+        post::nested_connection(ctx, Parent::Author(self.0.id), args).await
     }
 }
 
@@ -151,23 +147,23 @@ pub struct UserListArgs {
     pub include_deleted: bool,
 }
 
-impl UserOrder {
-    fn sort(&self) -> (Sort<user::Column>, KeyOf<user::Model>) {
-        let (column, field, key): (_, _, KeyOf<user::Model>) = match self.field {
-            UserOrderField::CreatedAt => (user::Column::CreatedAt, "CREATED_AT", |u| {
-                (SortKey::Time(u.created_at), u.id)
-            }),
-            UserOrderField::Username => (user::Column::Username, "USERNAME", |u| {
-                (SortKey::Text(u.username.clone()), u.id)
-            }),
-        };
-        let sort = Sort {
-            column,
-            id_column: user::Column::Id,
-            field,
-            descending: self.direction.is_desc(),
-        };
-        (sort, key)
+impl UserListArgs {
+    fn into_list(self) -> UserList {
+        let filter = self.filter.unwrap_or_default();
+        let order = self.order_by.unwrap_or_default();
+        UserList {
+            filter: service::user::UserFilter {
+                role: filter.role.map(Into::into),
+                is_active: filter.is_active,
+            },
+            sort: match order.field {
+                UserOrderField::CreatedAt => UserSort::CreatedAt,
+                UserOrderField::Username => UserSort::Username,
+            },
+            descending: order.direction.is_desc(),
+            page: self.page,
+            include_deleted: self.include_deleted,
+        }
     }
 }
 
@@ -180,122 +176,23 @@ impl Default for UserOrder {
     }
 }
 
-/// `UserFilter` as stored values, hashable for loader keys.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct UserListFilter {
-    role: Option<user::Role>,
-    is_active: Option<bool>,
-}
-
-impl From<Option<UserFilter>> for UserListFilter {
-    fn from(filter: Option<UserFilter>) -> Self {
-        let filter = filter.unwrap_or_default();
-        UserListFilter {
-            role: filter.role.map(Into::into),
-            is_active: filter.is_active,
-        }
-    }
-}
-
-/// The users a viewer may list, with the filter applied.
-fn filtered(
-    viewer: &crate::auth::Viewer,
-    organization_id: Option<i32>,
-    filter: &UserListFilter,
-    include_deleted: bool,
-) -> Result<sea_orm::Select<user::Entity>, ApiError> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let mut select = service::user::list(viewer, organization_id, include_deleted)?;
-    if let Some(role) = filter.role {
-        select = select.filter(user::Column::Role.eq(role));
-    }
-    if let Some(active) = filter.is_active {
-        select = select.filter(user::Column::IsActive.eq(active));
-    }
-    Ok(select)
-}
-
-pub async fn connection(
-    ctx: &Context<'_>,
-    organization_id: Option<i32>,
-    args: UserListArgs,
-) -> Result<Conn<User>> {
-    let select = filtered(
-        viewer(ctx)?,
-        organization_id,
-        &args.filter.into(),
-        args.include_deleted,
-    )?;
-    let (sort, key) = args.order_by.unwrap_or_default().sort();
-    let page = paginate(db(ctx)?, select, &sort, &args.page, key, selects_rows(ctx)).await?;
-    Ok(page.into_connection(User))
-}
-
-/// `Organization.users` as a loader key.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct UserChildren {
-    filter: UserListFilter,
-    field: UserOrderField,
-    direction: OrderDirection,
-    page: PageArgs,
-    include_deleted: bool,
-}
-
-impl ChildList for UserChildren {
-    type Entity = user::Entity;
-
-    fn select(&self, viewer: &crate::auth::Viewer) -> Result<sea_orm::Select<user::Entity>, ApiError> {
-        filtered(viewer, None, &self.filter, self.include_deleted)
-    }
-    fn parent_column(&self) -> user::Column {
-        user::Column::OrganizationId
-    }
-    fn parent_of(&self, row: &user::Model) -> i32 {
-        row.organization_id
-    }
-    fn sort(&self) -> (Sort<user::Column>, KeyOf<user::Model>) {
-        UserOrder {
-            field: self.field,
-            direction: self.direction,
-        }
-        .sort()
-    }
-    fn window(&self) -> Result<Window, ApiError> {
-        Window::new(&self.page, self.sort().0.field)
-    }
-    fn unpaged(&self) -> Self {
-        UserChildren {
-            page: PageArgs::default(),
-            ..self.clone()
-        }
-    }
-}
-
 /// An organization's users: one batched statement for all organizations at this level.
 pub async fn nested_connection(
     ctx: &Context<'_>,
     organization_id: i32,
     args: UserListArgs,
 ) -> Result<Conn<User>> {
-    let order = args.order_by.unwrap_or_default();
-    let list = UserChildren {
-        filter: args.filter.into(),
-        field: order.field,
-        direction: order.direction,
-        page: args.page,
-        include_deleted: args.include_deleted,
-    };
     let loaders = loaders(ctx)?;
     let page = load_page(
         viewer(ctx)?,
         loaders.user_pages(),
         loaders.user_counts(),
         organization_id,
-        list,
+        UserChildren(args.into_list()),
         selects_rows(ctx),
     )
     .await?;
-    Ok(page.into_connection(User))
+    Ok(connection(page, User))
 }
 
 #[derive(Default)]
@@ -321,23 +218,15 @@ impl UserQuery {
         #[graphql(desc = "Include soft-deleted users (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<User>> {
         let org = ids::decode_opt(organization_id.as_ref(), Kind::Organization, "organizationId")?;
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        connection(
-            ctx,
-            org,
-            UserListArgs {
-                page,
-                filter,
-                order_by,
-                include_deleted,
-            },
-        )
-        .await
+        let list = UserListArgs {
+            page: page_args(first, after, last, before),
+            filter,
+            order_by,
+            include_deleted,
+        }
+        .into_list();
+        let page = service::user::page(db(ctx)?, viewer(ctx)?, org, &list, selects_rows(ctx)).await?;
+        Ok(connection(page, User))
     }
 
     /// A user by id (global or database id); null when missing or not visible. Requires sign-in.
@@ -356,5 +245,111 @@ impl UserQuery {
             return Ok(None);
         };
         Ok(service::user::by_id(db(ctx)?, viewer(ctx)?, me).await?.map(User))
+    }
+}
+
+/// Input of `createUser`.
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    /// Unique username: 3–80 letters, digits, `_`, `.`, `-`.
+    username: String,
+    /// Unique email address, at most 120 characters.
+    email: String,
+    /// Display name, at most 100 characters.
+    full_name: Option<String>,
+    /// Role (default MEMBER).
+    role: Option<Role>,
+    /// Active (default true).
+    is_active: Option<bool>,
+    /// The organization (default: the caller's; required for platform admins).
+    organization_id: Option<ID>,
+}
+
+/// Input of `updateUser`: the id and the fields to change.
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    /// The user to change.
+    id: ID,
+    /// New username.
+    username: Option<String>,
+    /// New email address.
+    email: Option<String>,
+    /// New display name; null clears it.
+    full_name: MaybeUndefined<String>,
+    /// New role (admins only; an organization keeps at least one active admin).
+    role: Option<Role>,
+    /// Activate or deactivate (admins only).
+    is_active: Option<bool>,
+}
+
+super::inputs::id_inputs!(
+    SoftDeleteUserInput: "Input of `softDeleteUser`.",
+    RestoreUserInput: "Input of `restoreUser`."
+);
+
+/// Mutations of users.
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Creates a user. Org admins (in their organization) and platform admins.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new user's fields.")] input: CreateUserInput,
+    ) -> Result<User> {
+        let new = NewUser {
+            username: input.username,
+            email: input.email,
+            full_name: input.full_name,
+            role: input.role.map(Into::into),
+            is_active: input.is_active,
+            organization_id: ids::decode_opt(
+                input.organization_id.as_ref(),
+                Kind::Organization,
+                "organizationId",
+            )?,
+        };
+        Ok(User(service::user::create(db(ctx)?, actor(ctx)?, new).await?))
+    }
+
+    /// Changes a user: members their own profile, admins any user of their organization.
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id and the fields to change.")] input: UpdateUserInput,
+    ) -> Result<User> {
+        let id = ids::decode(&input.id, Kind::User, "id")?;
+        let changes = UserChanges {
+            username: input.username,
+            email: input.email,
+            full_name: maybe(input.full_name),
+            role: input.role.map(Into::into),
+            is_active: input.is_active,
+        };
+        Ok(User(
+            service::user::update(db(ctx)?, actor(ctx)?, id, changes).await?,
+        ))
+    }
+
+    /// Soft-deletes a user with their posts. Admins only.
+    async fn soft_delete_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to soft-delete.")] input: SoftDeleteUserInput,
+    ) -> Result<User> {
+        let id = ids::decode(&input.id, Kind::User, "id")?;
+        Ok(User(service::user::soft_delete(db(ctx)?, actor(ctx)?, id).await?))
+    }
+
+    /// Restores a soft-deleted user and the posts their deletion cascaded to. Admins only.
+    async fn restore_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to restore.")] input: RestoreUserInput,
+    ) -> Result<User> {
+        let id = ids::decode(&input.id, Kind::User, "id")?;
+        Ok(User(service::user::restore(db(ctx)?, actor(ctx)?, id).await?))
     }
 }

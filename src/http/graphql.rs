@@ -5,11 +5,7 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{
-    ErrorExtensions, Request,
-    http::GraphiQLSource,
-    parser::types::{ExecutableDocument, OperationType},
-};
+use async_graphql::{Request, http::GraphiQLSource, parser::types::OperationType};
 use async_graphql_axum::GraphQLRequest;
 use axum::{
     Json,
@@ -17,9 +13,21 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
 };
+use tracing::Instrument;
 
 use super::{AppState, metrics::operation_label, rate_limit::Caller, security};
-use crate::{auth::client_ip::client_ip, error::ApiError, loaders::Loaders, service::Actor};
+use crate::{
+    auth::{Actor, Viewer, client_ip::client_ip},
+    error::{ApiError, code_of},
+    graphql::execute::Rejected,
+};
+
+/// How a request arrived: GET may not run mutations (GraphQL over HTTP).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
 
 pub async fn post(
     State(state): State<AppState>,
@@ -28,10 +36,9 @@ pub async fn post(
 ) -> Response {
     let headers = request.headers().clone();
     if !security::is_json_body(&headers) {
-        return error(
+        return api_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_USER_INPUT",
-            "POST bodies must be `Content-Type: application/json`",
+            &malformed("POST bodies must be `Content-Type: application/json`"),
         );
     }
     let request = match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
@@ -42,7 +49,7 @@ pub async fn post(
         Ok(request) => request.into_inner(),
         Err(rejection) => return bad_request(&rejection.0.to_string()),
     };
-    execute(state, peer, &headers, request).await
+    handle(state, peer, &headers, request, Method::Post).await
 }
 
 pub async fn get(
@@ -71,26 +78,7 @@ pub async fn get(
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
-    // GET is safe: mutations must be POSTed (GraphQL over HTTP).
-    let name = request.operation_name.clone();
-    let name = name.as_deref();
-    if let Some(doc) = state.documents.get(&request.query) {
-        let is_mutation = doc.operations.iter().any(|(op_name, op)| {
-            (name.is_none() || op_name.map(|n| n.as_str()) == name) && op.node.ty == OperationType::Mutation
-        });
-        if is_mutation {
-            let mut response = error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BAD_USER_INPUT",
-                "Mutations must use POST",
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
-    }
-    execute(state, peer, &headers, request).await
+    handle(state, peer, &headers, request, Method::Get).await
 }
 
 /// `?query=…&operationName=…&variables=…&extensions=…` (GraphQL over HTTP).
@@ -127,126 +115,109 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The operation's name for metrics and logs: `operationName`, else the document's only
-/// named operation.
-fn operation_name(request: &Request, document: Option<&ExecutableDocument>) -> String {
-    if let Some(name) = request.operation_name.as_deref() {
-        return operation_label(Some(name));
-    }
-    let name = document.and_then(|doc| match &doc.operations {
-        async_graphql::parser::types::DocumentOperations::Single(_) => None,
-        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-            ops.keys().next().map(|name| name.to_string())
-        }
-        _ => None,
-    });
-    operation_label(name.as_deref())
-}
-
-async fn execute(state: AppState, peer: SocketAddr, headers: &HeaderMap, mut request: Request) -> Response {
-    if request.query.trim().is_empty() {
-        return bad_request("The request has no `query`");
-    }
-    let started = Instant::now();
-    let request_id = format!("{:016x}", rand::random::<u64>());
-    // Parsed once per distinct query text; kept to put the response keys in selection order.
-    let document = state.documents.get(&request.query);
-    if let Some(document) = &document {
-        request.set_parsed_query(ExecutableDocument::clone(document));
-    }
-    let operation = operation_name(&request, document.as_deref());
-    if let Some(Err(error)) = document.as_deref().map(|doc| state.limits.check(doc)) {
-        record(&operation, &["QUERY_TOO_COMPLEX"], started);
-        return respond(headers, async_graphql::Response::from_errors(vec![error]));
-    }
-    let statements = Arc::new(AtomicU64::new(0));
-
-    let viewer = match crate::db::REQUEST_STATEMENTS
-        .scope(
-            statements.clone(),
-            super::auth::viewer(&state.db, &state.verifier, headers),
-        )
-        .await
-    {
-        Ok(viewer) => viewer,
-        Err(e) => {
-            let status = match e {
-                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            record(&operation, &[e.code()], started);
-            return graphql_error(status, &e);
-        }
-    };
-    let viewer_label = match &viewer {
-        crate::auth::Viewer::Anonymous => "anonymous".to_owned(),
-        crate::auth::Viewer::Member(m) => format!("user:{}", m.id),
-        crate::auth::Viewer::PlatformAdmin { subject } => format!("platform_admin:{subject}"),
-    };
-    // Proxies may append to the header or add a line of their own: all lines form one list.
-    let forwarded: Vec<&str> = headers
+/// Proxies may append to `X-Forwarded-For` or add a line of their own: all lines form
+/// one list.
+fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let forwarded = forwarded.join(",");
-    let forwarded = (!forwarded.is_empty()).then_some(forwarded.as_str());
-    let ip = client_ip(peer.ip(), forwarded, &state.trusted_proxies);
-    let ip_text = ip.to_string();
-    let caller = match &viewer {
-        crate::auth::Viewer::Anonymous => Caller::Anonymous(&ip_text),
-        _ => Caller::SignedIn(&viewer_label),
-    };
-    if let Err(wait) = state.rate_limiter.check(caller).await {
-        record(&operation, &["RATE_LIMITED"], started);
-        return rate_limited(wait);
-    }
-    let loaders = Loaders::new(&state.db, &viewer, state.loader_delay, statements.clone());
-    let actor = Actor {
-        viewer,
-        ip: Some(ip.to_string()),
-    };
-    let operation_name = request.operation_name.clone();
-    let request = request.data(actor).data(loaders);
+    (!lines.is_empty()).then(|| lines.join(","))
+}
 
-    let run = crate::db::REQUEST_STATEMENTS.scope(statements.clone(), state.schema.execute(request));
-    // Dropping the future on timeout cancels its database work.
-    let mut response = match tokio::time::timeout(state.timeout, run).await {
-        Ok(response) => response,
-        Err(_) => {
-            let mut error = async_graphql::ServerError::new(
-                format!(
-                    "The request took longer than {} s and was cancelled",
-                    state.timeout.as_secs()
-                ),
-                None,
+async fn handle(
+    state: AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request: Request,
+    method: Method,
+) -> Response {
+    let started = Instant::now();
+    let engine = &state.engine;
+    let prepared = match engine.prepare(request) {
+        Ok(prepared) => prepared,
+        Err(rejected) => {
+            let Rejected {
+                operation,
+                error,
+                malformed,
+            } = *rejected;
+            record(
+                &operation_label(operation.name.as_deref()),
+                &[error.code()],
+                started,
             );
-            error.extensions = Some(code_extension("QUERY_TOO_COMPLEX"));
-            async_graphql::Response::from_errors(vec![error])
+            if malformed {
+                return api_error(StatusCode::BAD_REQUEST, &error);
+            }
+            return respond(
+                headers,
+                async_graphql::Response::from_errors(vec![error.server_error()]),
+            );
         }
     };
-    for error in &mut response.errors {
-        ensure_code(error);
+    if method == Method::Get && prepared.operation.kind == Some(OperationType::Mutation) {
+        let mut response = api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &malformed("Mutations must use POST"),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
-    if let Some(document) = &document {
-        crate::graphql::order::reorder(&mut response.data, document, operation_name.as_deref());
+    let operation = operation_label(prepared.operation.name.as_deref());
+    let request_id = format!("{:016x}", rand::random::<u64>());
+    let span = tracing::info_span!("request", request_id, operation);
+    async move {
+        let statements = Arc::new(AtomicU64::new(0));
+        let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+        let viewer = match engine.authenticate(authorization, &statements).await {
+            Ok(viewer) => viewer,
+            Err(e) => {
+                let status = match e {
+                    ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                    _ => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                record(&operation, &[e.code()], started);
+                return api_error(status, &e);
+            }
+        };
+        let viewer_label = viewer.label();
+        let ip = client_ip(
+            peer.ip(),
+            forwarded_for(headers).as_deref(),
+            &state.trusted_proxies,
+        )
+        .to_string();
+        let caller = match &viewer {
+            Viewer::Anonymous => Caller::Anonymous(&ip),
+            _ => Caller::SignedIn(&viewer_label),
+        };
+        if let Err(wait) = state.rate_limiter.check(caller).await {
+            record(&operation, &["RATE_LIMITED"], started);
+            return rate_limited(wait);
+        }
+        let actor = Actor { viewer, ip: Some(ip) };
+        let response = engine.execute(prepared, actor, &statements).await;
+        let codes: Vec<&str> = response.errors.iter().map(code_of).collect();
+        record(&operation, &codes, started);
+        tracing::info!(
+            target: "blogql::request",
+            viewer = viewer_label,
+            errors = ?codes,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            statements = statements.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let mut http = respond(headers, response);
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            http.headers_mut().insert("x-request-id", value);
+        }
+        http
     }
-    let codes: Vec<&str> = response.errors.iter().map(error_code).collect();
-    record(&operation, &codes, started);
-    tracing::info!(
-        target: "blogql::request",
-        request_id,
-        operation,
-        viewer = viewer_label,
-        errors = ?codes,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        statements = statements.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    let mut http = respond(headers, response);
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        http.headers_mut().insert("x-request-id", value);
-    }
-    http
+    .instrument(span)
+    .await
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -283,10 +254,9 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
         Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a response");
-            error(
+            api_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "Internal server error",
+                &ApiError::Internal(e.to_string()),
             )
         }
     }
@@ -295,46 +265,6 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
 #[derive(serde::Serialize)]
 struct ErrorsOnly<'a> {
     errors: &'a [async_graphql::ServerError],
-}
-
-fn code_extension(code: &str) -> async_graphql::ErrorExtensionValues {
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    extensions
-}
-
-fn error_code(error: &async_graphql::ServerError) -> &str {
-    error
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("code"))
-        .and_then(|v| match v {
-            async_graphql::Value::String(s) => Some(s.as_str()),
-            _ => None,
-        })
-        .unwrap_or("INTERNAL")
-}
-
-/// Errors raised by async-graphql itself (parse, validation, limits) carry no code: limit
-/// errors become `QUERY_TOO_COMPLEX`, the rest are the client's mistake, `BAD_USER_INPUT`.
-fn ensure_code(error: &mut async_graphql::ServerError) {
-    if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
-        return;
-    }
-    let message = error.message.to_ascii_lowercase();
-    let limits = [
-        "nested too deep",
-        "too complex",
-        "number of directives",
-        "recursion limit",
-    ];
-    let code = if limits.iter().any(|limit| message.contains(limit)) {
-        "QUERY_TOO_COMPLEX"
-    } else {
-        "BAD_USER_INPUT"
-    };
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", code);
 }
 
 fn record(operation: &str, codes: &[&str], started: Instant) {
@@ -348,11 +278,8 @@ fn record(operation: &str, codes: &[&str], started: Instant) {
 }
 
 /// A response with one GraphQL error, for failures before execution.
-fn graphql_error(status: StatusCode, err: &ApiError) -> Response {
-    let error = err.extend();
-    let body = serde_json::json!({
-        "errors": [{ "message": error.message, "extensions": error.extensions }]
-    });
+fn api_error(status: StatusCode, err: &ApiError) -> Response {
+    let body = serde_json::json!({ "errors": [err.server_error()] });
     let mut response = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         response
@@ -365,10 +292,9 @@ fn graphql_error(status: StatusCode, err: &ApiError) -> Response {
 /// `RATE_LIMITED`, HTTP 429 with `Retry-After` in whole seconds.
 fn rate_limited(wait: std::time::Duration) -> Response {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut response = error(
+    let mut response = api_error(
         StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
-        &format!("Too many requests; retry in {seconds} s"),
+        &ApiError::RateLimited(format!("Too many requests; retry in {seconds} s")),
     );
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -377,10 +303,12 @@ fn rate_limited(wait: std::time::Duration) -> Response {
 }
 
 fn bad_request(message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
+    api_error(StatusCode::BAD_REQUEST, &malformed(message))
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
+fn malformed(message: &str) -> ApiError {
+    ApiError::BadUserInput {
+        message: message.to_owned(),
+        field: None,
+    }
 }

@@ -1,42 +1,34 @@
 //! HTTP: routes, the GraphQL handler, authentication, health, metrics. No SQL, no
 //! business rules.
-mod auth;
-mod documents;
 mod graphql;
 mod health;
 mod metrics;
 pub mod rate_limit;
 mod security;
 
-use crate::db::Db;
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use ipnet::IpNet;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
-use crate::{auth::jwt::Verifier, db::StatementCounter, graphql::BlogSchema};
+use crate::{db::Db, graphql::execute::Engine};
 
 /// Largest request body accepted, for every route and extractor.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: BlogSchema,
-    /// Aliases and root fields, checked on the parsed document before execution.
-    pub limits: crate::graphql::limits::Limits,
+    /// Runs GraphQL requests: documents, limits, authentication, execution.
+    pub engine: Arc<Engine>,
+    /// For `/readyz` and the pool gauges of `/metrics`.
     pub db: Db,
-    pub statements: StatementCounter,
-    pub verifier: Arc<Verifier>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
-    pub loader_delay: Duration,
-    pub timeout: Duration,
     pub graphiql: bool,
     /// Production hardening: CSRF prevention and security headers.
     pub production: bool,
     pub cors_origins: Vec<String>,
     pub rate_limiter: rate_limit::RateLimiter,
-    pub documents: Arc<documents::DocumentCache>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,4 +1,3 @@
-use crate::db::Db;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -9,9 +8,11 @@ use futures_util::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
-type Batch<M> = Shared<BoxFuture<'static, Result<Arc<HashMap<i32, M>>, Arc<DbErr>>>>;
+use crate::{db::Db, error::ApiError};
+
+type Batch<M> = Shared<BoxFuture<'static, Result<Arc<HashMap<i32, M>>, Arc<ApiError>>>>;
 
 /// Rows of one entity by id, batched into one `WHERE id IN (…)` within a scope.
 ///
@@ -86,14 +87,14 @@ where
     E::Model: Clone + Send + Sync + 'static,
 {
     type Value = E::Model;
-    type Error = Arc<DbErr>;
+    type Error = Arc<ApiError>;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
         let waits: Vec<(i32, Batch<E::Model>)> = {
             let mut batches = self
                 .batches
                 .lock()
-                .map_err(|_| Arc::new(DbErr::Custom("loader poisoned".into())))?;
+                .map_err(|_| Arc::new(ApiError::Internal("loader poisoned".into())))?;
             let new: Vec<i32> = keys
                 .iter()
                 .copied()
@@ -103,7 +104,7 @@ where
                 let (db, id, id_of) = (self.db.clone(), self.id, self.id_of);
                 let select = self.scope.clone().filter(id.is_in(new.iter().copied()));
                 let batch: Batch<E::Model> = async move {
-                    let rows = select.all(&db).await.map_err(Arc::new)?;
+                    let rows = select.all(&db).await.map_err(|e| Arc::new(e.into()))?;
                     Ok(Arc::new(rows.into_iter().map(|row| (id_of(&row), row)).collect()))
                 }
                 .boxed()

@@ -6,39 +6,21 @@
 //! (PARTITION BY parent ORDER BY key, id)` keeping `fetch_limit` rows per parent. Keyset
 //! bounds, filters and order are the same as for a top-level list. Loaders are keyed by
 //! (parent id, list arguments), so parents asking for the same page share one query.
-use crate::db::Db;
-use std::{collections::HashMap, hash::Hash, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, JoinType,
-    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 
 use crate::{
     auth::Viewer,
+    db::Db,
     error::ApiError,
-    graphql::pagination::{KeyOf, Page, Sort, TotalCount, Window},
+    query::{ChildList, Count, Page, Sort, Window},
 };
-
-/// A list's order and how to read a row's cursor key.
-pub type SortOf<E> = (Sort<<E as EntityTrait>::Column>, KeyOf<<E as EntityTrait>::Model>);
-
-/// A nested list's arguments, as a loader key.
-pub trait ChildList: Clone + Eq + Hash + Send + Sync + 'static {
-    type Entity: EntityTrait<Model: FromQueryResult + Clone + Send + Sync>;
-
-    /// The list for all parents: scoped and filtered, without parent or page bounds.
-    fn select(&self, viewer: &Viewer) -> Result<Select<Self::Entity>, ApiError>;
-    /// The column naming a row's parent, and its value.
-    fn parent_column(&self) -> <Self::Entity as EntityTrait>::Column;
-    fn parent_of(&self, row: &<Self::Entity as EntityTrait>::Model) -> i32;
-    fn sort(&self) -> SortOf<Self::Entity>;
-    fn window(&self) -> Result<Window, ApiError>;
-    /// The same list without page arguments (the key of its count).
-    fn unpaged(&self) -> Self;
-}
 
 fn quoted<E: EntityTrait>(column: E::Column) -> String {
     format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
@@ -90,7 +72,7 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
             let rows = Model::<L>::find_by_statement(statement)
                 .all(&self.db)
                 .await
-                .map_err(|e| Arc::new(ApiError::from(e)))?;
+                .map_err(|e| Arc::new(e.into()))?;
             let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
             for row in rows {
                 rows_of.entry(list.parent_of(&row)).or_default().push(row);
@@ -230,7 +212,7 @@ impl<L: ChildList> Loader<(i32, L)> for ChildCounts<L> {
                 .into_tuple()
                 .all(&self.db)
                 .await
-                .map_err(|e| Arc::new(ApiError::from(e)))?;
+                .map_err(|e| Arc::new(e.into()))?;
             let found: HashMap<i32, i64> = rows.into_iter().collect();
             for p in parents {
                 counts.insert((p, list.clone()), found.get(&p).copied().unwrap_or(0));
@@ -257,12 +239,17 @@ pub async fn load_page<L: ChildList>(
         pages
             .load_one((parent, list.clone()))
             .await
-            .map_err(|e| (*e).clone())?
+            .map_err(ApiError::from)?
             .unwrap_or_default()
     } else {
         Vec::new()
     };
     let (sort, key_of) = list.sort();
-    let count = TotalCount::from_loader(counts.clone(), (parent, list.unpaged()));
+    let counts = counts.clone();
+    let key = (parent, list.unpaged());
+    let count = Count::new(move || {
+        let (counts, key) = (counts.clone(), key.clone());
+        Box::pin(async move { Ok(counts.load_one(key).await?.unwrap_or(0)) })
+    });
     Ok(window.page(rows, sort.field, key_of, count))
 }

@@ -3,7 +3,6 @@
 mod by_id;
 pub mod children;
 
-use crate::db::Db;
 use std::{
     sync::{Arc, OnceLock, atomic::AtomicU64},
     time::Duration,
@@ -12,12 +11,13 @@ use std::{
 use async_graphql::dataloader::DataLoader;
 use futures_util::future::BoxFuture;
 
-pub use self::by_id::ById;
 use self::children::{ChildCounts, ChildPages};
+pub use self::{by_id::ById, children::load_page};
 use crate::{
     auth::Viewer,
+    db::Db,
     entity::{audit_log, organization, post, scope, user},
-    graphql::{post::PostChildren, user::UserChildren},
+    service::{post::PostChildren, user::UserChildren},
 };
 
 /// Loaders by primary key (deleted rows included: a visible child always has its parent
@@ -51,8 +51,11 @@ impl Factory {
     /// `ById` remembers its batches itself, so no DataLoader caches.
     fn make<L: Send + Sync + 'static>(&self, loader: L) -> DataLoader<L> {
         let statements = self.statements.clone();
+        // Batch tasks log and count within the request that made the loader.
+        let span = tracing::Span::current();
         let spawn = move |batch: BoxFuture<'static, ()>| {
-            tokio::spawn(crate::db::REQUEST_STATEMENTS.scope(statements.clone(), batch));
+            let batch = crate::db::REQUEST_STATEMENTS.scope(statements.clone(), batch);
+            tokio::spawn(tracing::Instrument::instrument(batch, span.clone()));
         };
         DataLoader::new(loader, spawn).delay(self.delay)
     }

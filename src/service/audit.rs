@@ -1,11 +1,20 @@
 //! Audit entries, written in the caller's transaction so the change and its entry commit
 //! or roll back together.
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, NotSet};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, QueryFilter};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Actor, now};
-use crate::entity::audit_log::{self, Action};
+use super::{Actor, guard, now, validate};
+use crate::{
+    auth::Viewer,
+    db::Db,
+    entity::{
+        audit_log::{self, Action},
+        scope,
+    },
+    error::ApiResult,
+    query::{Page, PageArgs, Sort, SortKey, paginate},
+};
 
 /// One audit entry about one row.
 pub struct Entry {
@@ -91,15 +100,66 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, entries: Vec<Entry
     Ok(())
 }
 
-/// The audit entries a viewer may list: org admins their organization's, platform admins
-/// all. Members are refused; `includeDeleted` is checked like on other lists.
-pub fn list(
-    viewer: &crate::auth::Viewer,
-    include_deleted: bool,
-) -> crate::error::ApiResult<sea_orm::Select<audit_log::Entity>> {
-    super::guard::admin(viewer, "read the audit log")?;
-    super::guard::deleted(viewer, include_deleted)?;
-    Ok(crate::entity::scope::audit_logs(viewer))
+/// Conditions a listed audit entry must meet; all given ones hold.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub table_name: Option<String>,
+    pub record_id: Option<i32>,
+    pub action: Option<Action>,
+    pub actor_id: Option<i32>,
+    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The audit log, by time then id (newest first unless `descending` is false).
+#[derive(Clone, Debug, Default)]
+pub struct AuditList {
+    pub filter: AuditFilter,
+    pub descending: bool,
+    pub page: PageArgs,
+    pub include_deleted: bool,
+}
+
+/// One page of the audit entries a viewer may list: org admins their organization's,
+/// platform admins all. Members are refused; `includeDeleted` is checked like on other
+/// lists.
+pub async fn page(
+    db: &Db,
+    viewer: &Viewer,
+    list: &AuditList,
+    rows_wanted: bool,
+) -> ApiResult<Page<audit_log::Model>> {
+    guard::admin(viewer, "read the audit log")?;
+    guard::deleted(viewer, list.include_deleted)?;
+    let mut select = scope::audit_logs(viewer);
+    let f = &list.filter;
+    if let Some(table) = &f.table_name {
+        let table = validate::text("tableName", table)?;
+        select = select.filter(audit_log::Column::TableName.eq(table));
+    }
+    if let Some(record) = f.record_id {
+        select = select.filter(audit_log::Column::RecordId.eq(record));
+    }
+    if let Some(action) = f.action {
+        select = select.filter(audit_log::Column::Action.eq(action));
+    }
+    if let Some(actor) = f.actor_id {
+        select = select.filter(audit_log::Column::UserId.eq(actor));
+    }
+    if let Some(t) = f.created_after {
+        select = select.filter(audit_log::Column::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.created_before {
+        select = select.filter(audit_log::Column::CreatedAt.lt(t));
+    }
+    let sort = Sort {
+        column: audit_log::Column::CreatedAt,
+        id_column: audit_log::Column::Id,
+        field: "CREATED_AT",
+        descending: list.descending,
+    };
+    let key = |a: &audit_log::Model| (SortKey::Time(a.created_at), a.id);
+    paginate(db, select, &sort, &list.page, key, rows_wanted).await
 }
 
 #[cfg(test)]

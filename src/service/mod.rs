@@ -1,5 +1,6 @@
 //! The rules: permissions, validation, cascades, transactions and audit entries.
 //! Everything a mutation does is one call into this module.
+pub mod account;
 pub mod audit;
 pub mod guard;
 pub mod organization;
@@ -11,15 +12,7 @@ use crate::db::{Db, Txn};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{DbErr, Iterable, SqliteTransactionMode, TransactionOptions};
 
-use crate::auth::Viewer;
-
-/// Who performs a request, as recorded in audit entries.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub viewer: Viewer,
-    /// The client address (see `auth::client_ip`).
-    pub ip: Option<String>,
-}
+pub use crate::auth::Actor;
 
 /// How a write transaction locks the rows it reads. Every write path takes row locks in
 /// the order an organization's soft delete does — organization, user, post — so

@@ -2,7 +2,7 @@
 use crate::db::Db;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter,
-    Select, sea_query::Expr,
+    sea_query::Expr,
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -16,16 +16,65 @@ use crate::{
         user,
     },
     error::{ApiError, ApiResult},
+    query::{KeyOf, Page, PageArgs, Sort, SortKey, paginate},
 };
 
 pub const TABLE: &str = "organizations";
 
-/// The organizations a viewer may list.
-pub fn list(viewer: &Viewer, include_deleted: bool) -> ApiResult<Select<organization::Entity>> {
-    Ok(scope::organizations(
-        viewer,
-        guard::deleted(viewer, include_deleted)?,
-    ))
+/// Conditions a listed organization must meet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrganizationFilter {
+    pub plan: Option<Plan>,
+    pub is_active: Option<bool>,
+}
+
+/// The columns an organization list can be ordered by; ties are broken by id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrganizationSort {
+    #[default]
+    CreatedAt,
+    Name,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationList {
+    pub filter: OrganizationFilter,
+    pub sort: OrganizationSort,
+    pub descending: bool,
+    pub page: PageArgs,
+    pub include_deleted: bool,
+}
+
+/// One page of the organizations a viewer may list; `rows_wanted` false runs only its
+/// count.
+pub async fn page(
+    db: &Db,
+    viewer: &Viewer,
+    list: &OrganizationList,
+    rows_wanted: bool,
+) -> ApiResult<Page<organization::Model>> {
+    let mut select = scope::organizations(viewer, guard::deleted(viewer, list.include_deleted)?);
+    if let Some(plan) = list.filter.plan {
+        select = select.filter(organization::Column::Plan.eq(plan));
+    }
+    if let Some(active) = list.filter.is_active {
+        select = select.filter(organization::Column::IsActive.eq(active));
+    }
+    let (column, field, key): (_, _, KeyOf<organization::Model>) = match list.sort {
+        OrganizationSort::CreatedAt => (organization::Column::CreatedAt, "CREATED_AT", |o| {
+            (SortKey::Time(o.created_at), o.id)
+        }),
+        OrganizationSort::Name => (organization::Column::Name, "NAME", |o| {
+            (SortKey::Text(o.name.clone()), o.id)
+        }),
+    };
+    let sort = Sort {
+        column,
+        id_column: organization::Column::Id,
+        field,
+        descending: list.descending,
+    };
+    paginate(db, select, &sort, &list.page, key, rows_wanted).await
 }
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<organization::Model>> {

@@ -1,12 +1,12 @@
-//! Posts: reads with filters, create / update / soft delete / restore, and view counts.
+//! Posts: reads, create / update / soft delete / restore, and view counts.
+mod list;
+
 use crate::db::Db;
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QuerySelect, QueryTrait,
-    Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -20,65 +20,9 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+pub use self::list::{Parent, PostChildren, PostFilter, PostList, PostPage, PostSort, Read, page};
+
 pub const TABLE: &str = "posts";
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PostFilter {
-    pub status: Option<Status>,
-    pub author_id: Option<i32>,
-    pub search: Option<String>,
-    pub created_after: Option<DateTime<Utc>>,
-    pub created_before: Option<DateTime<Utc>>,
-}
-
-/// Which posts a list is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Parent {
-    Any,
-    Organization(i32),
-    Author(i32),
-}
-
-/// The posts a viewer may list, filtered.
-pub fn list(
-    viewer: &Viewer,
-    parent: Parent,
-    filter: &PostFilter,
-    include_deleted: bool,
-) -> ApiResult<Select<post::Entity>> {
-    let mut select = scope::posts(viewer, guard::deleted(viewer, include_deleted)?);
-    select = match parent {
-        Parent::Any => select,
-        Parent::Organization(id) => select.filter(post::Column::OrganizationId.eq(id)),
-        Parent::Author(id) => select.filter(post::Column::UserId.eq(id)),
-    };
-    let mut cond = Condition::all();
-    if let Some(status) = filter.status {
-        cond = cond.add(post::Column::Status.eq(status));
-    }
-    if let Some(author) = filter.author_id {
-        cond = cond.add(post::Column::UserId.eq(author));
-    }
-    if let Some(after) = filter.created_after {
-        cond = cond.add(post::Column::CreatedAt.gte(after));
-    }
-    if let Some(before) = filter.created_before {
-        cond = cond.add(post::Column::CreatedAt.lt(before));
-    }
-    if let Some(search) = &filter.search {
-        let pattern = validate::search_pattern(search)?;
-        let like = |col: post::Column| {
-            Expr::expr(Func::lower(Expr::col((post::Entity, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        cond = cond.add(
-            Condition::any()
-                .add(like(post::Column::Title))
-                .add(like(post::Column::Content)),
-        );
-    }
-    Ok(select.filter(cond))
-}
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
     Ok(scope::posts(viewer, Deleted::Exclude)

@@ -1,8 +1,10 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
+mod list;
+
 use crate::db::{Db, Txn};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, PaginatorTrait,
-    QueryFilter, Select, sea_query::Expr,
+    QueryFilter, sea_query::Expr,
 };
 
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
@@ -17,21 +19,9 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
-pub const TABLE: &str = "users";
+pub use self::list::{UserChildren, UserFilter, UserList, UserSort, page};
 
-/// The users a viewer may list, optionally of one organization.
-pub fn list(
-    viewer: &Viewer,
-    organization_id: Option<i32>,
-    include_deleted: bool,
-) -> ApiResult<Select<user::Entity>> {
-    guard::signed_in(viewer)?;
-    let select = scope::users(viewer, guard::deleted(viewer, include_deleted)?);
-    Ok(match organization_id {
-        Some(org) => select.filter(user::Column::OrganizationId.eq(org)),
-        None => select,
-    })
-}
+pub const TABLE: &str = "users";
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<user::Model>> {
     guard::signed_in(viewer)?;

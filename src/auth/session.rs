@@ -1,0 +1,62 @@
+//! `Authorization: Bearer …` → `Viewer`.
+use std::future::Future;
+
+use super::{
+    Member, Viewer,
+    jwt::{Subject, Verifier},
+};
+use crate::error::ApiError;
+
+/// What authentication needs to know of the user a token names.
+pub struct Account {
+    pub id: i32,
+    pub organization_id: i32,
+    pub admin: bool,
+    /// Neither the user nor their organization is deleted or inactive.
+    pub usable: bool,
+}
+
+fn rejected(message: &str) -> ApiError {
+    ApiError::Unauthenticated(message.to_owned())
+}
+
+/// No header is anonymous; any header that is not a valid token for a live user is
+/// `UNAUTHENTICATED`, never anonymous. `account` looks up a user's token (one query).
+pub async fn viewer<F, Fut>(
+    verifier: &Verifier,
+    header: Option<&[u8]>,
+    account: F,
+) -> Result<Viewer, ApiError>
+where
+    F: FnOnce(i32) -> Fut,
+    Fut: Future<Output = Result<Option<Account>, ApiError>>,
+{
+    let Some(value) = header else {
+        return Ok(Viewer::Anonymous);
+    };
+    let value = std::str::from_utf8(value).map_err(|_| rejected("Malformed Authorization header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| rejected("Authorization must be `Bearer <token>`"))?;
+    match verifier.verify(token)? {
+        Subject::PlatformAdmin(subject) => Ok(Viewer::PlatformAdmin { subject }),
+        Subject::User(id) => {
+            let account = account(id)
+                .await?
+                .ok_or_else(|| rejected("The token's user does not exist"))?;
+            if !account.usable {
+                return Err(rejected(
+                    "The token's user or organization is deleted or inactive",
+                ));
+            }
+            Ok(Viewer::Member(Member {
+                id: account.id,
+                organization_id: account.organization_id,
+                admin: account.admin,
+            }))
+        }
+    }
+}

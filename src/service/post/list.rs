@@ -1,0 +1,232 @@
+//! The post list spec: filters and orders of every post list (top-level and nested), and
+//! the one entry point that runs a page of it.
+use sea_orm::{
+    ColumnTrait, Condition, Iterable, QueryFilter, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+
+use crate::{
+    auth::Viewer,
+    db::Db,
+    entity::{
+        post::{self, Status},
+        post_with_author::{self, PostWithAuthor},
+        scope, user,
+    },
+    error::ApiResult,
+    query::{ChildList, KeyOf, Page, PageArgs, PageQuery, Sort, SortKey, child::SortOf},
+    service::{guard, validate},
+};
+
+/// Conditions a listed post must meet; all given ones hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PostFilter {
+    pub status: Option<Status>,
+    pub author_id: Option<i32>,
+    pub search: Option<String>,
+    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The columns a post list can be ordered by; ties are broken by id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PostSort {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    ViewCount,
+    Title,
+}
+
+/// Which posts a list is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Parent {
+    Any,
+    Organization(i32),
+    Author(i32),
+}
+
+/// What a post list's selection reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// `{ totalCount }` alone: the count, no page.
+    CountOnly,
+    /// The page's rows.
+    Rows,
+    /// The rows joined with their authors (one statement for both).
+    RowsWithAuthors,
+}
+
+/// A post list: filter, order, page and whether `content` is selected (lists of titles
+/// leave the column out instead of dragging every body through the pool).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PostList {
+    pub filter: PostFilter,
+    pub sort: PostSort,
+    pub descending: bool,
+    pub page: PageArgs,
+    pub include_deleted: bool,
+    pub with_content: bool,
+}
+
+impl PostList {
+    /// The posts a viewer may list under `parent`, filtered, with only the columns read.
+    pub fn select(&self, viewer: &Viewer, parent: Parent) -> ApiResult<Select<post::Entity>> {
+        let mut select = scope::posts(viewer, guard::deleted(viewer, self.include_deleted)?);
+        select = match parent {
+            Parent::Any => select,
+            Parent::Organization(id) => select.filter(post::Column::OrganizationId.eq(id)),
+            Parent::Author(id) => select.filter(post::Column::UserId.eq(id)),
+        };
+        let filter = &self.filter;
+        let mut cond = Condition::all();
+        if let Some(status) = filter.status {
+            cond = cond.add(post::Column::Status.eq(status));
+        }
+        if let Some(author) = filter.author_id {
+            cond = cond.add(post::Column::UserId.eq(author));
+        }
+        if let Some(after) = filter.created_after {
+            cond = cond.add(post::Column::CreatedAt.gte(after));
+        }
+        if let Some(before) = filter.created_before {
+            cond = cond.add(post::Column::CreatedAt.lt(before));
+        }
+        if let Some(search) = &filter.search {
+            let pattern = validate::search_pattern(search)?;
+            let like = |col: post::Column| {
+                Expr::expr(Func::lower(Expr::col((post::Entity, col))))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            cond = cond.add(
+                Condition::any()
+                    .add(like(post::Column::Title))
+                    .add(like(post::Column::Content)),
+            );
+        }
+        let select = select.filter(cond);
+        if self.with_content {
+            return Ok(select);
+        }
+        Ok(select
+            .select_only()
+            .columns(post::Column::iter().filter(|c| !matches!(c, post::Column::Content)))
+            .expr_as(Expr::cust("NULL"), "content"))
+    }
+
+    pub fn sort(&self) -> SortOf<post::Entity> {
+        let (column, field, key): (_, _, KeyOf<post::Model>) = match self.sort {
+            PostSort::CreatedAt => (post::Column::CreatedAt, "CREATED_AT", |p| {
+                (SortKey::Time(p.created_at), p.id)
+            }),
+            PostSort::UpdatedAt => (post::Column::UpdatedAt, "UPDATED_AT", |p| {
+                (SortKey::Time(p.updated_at), p.id)
+            }),
+            PostSort::ViewCount => (post::Column::ViewCount, "VIEW_COUNT", |p| {
+                (SortKey::Int(p.view_count), p.id)
+            }),
+            PostSort::Title => (post::Column::Title, "TITLE", |p| {
+                (SortKey::Text(p.title.clone()), p.id)
+            }),
+        };
+        let sort = Sort {
+            column,
+            id_column: post::Column::Id,
+            field,
+            descending: self.descending,
+        };
+        (sort, key)
+    }
+}
+
+/// A page of posts, with the authors read alongside (for the request's user loader).
+pub struct PostPage {
+    pub page: Page<post::Model>,
+    pub authors: Vec<user::Model>,
+}
+
+/// One page of a top-level post list: the count-only path, the plain page, or the page
+/// joined with its authors.
+pub async fn page(
+    db: &Db,
+    viewer: &Viewer,
+    parent: Parent,
+    list: &PostList,
+    read: Read,
+) -> ApiResult<PostPage> {
+    let (sort, key) = list.sort();
+    let query = PageQuery::new(db, list.select(viewer, parent)?, &sort, &list.page)?;
+    let (rows, authors) = match read {
+        Read::CountOnly => (Vec::new(), Vec::new()),
+        Read::Rows => (query.select.all(db).await?, Vec::new()),
+        Read::RowsWithAuthors => with_authors(db, query.select, list.with_content).await?,
+    };
+    Ok(PostPage {
+        page: query.window.page(rows, sort.field, key, query.count),
+        authors,
+    })
+}
+
+/// Runs a page's query joined with the posts' authors (one statement instead of a second
+/// one for the authors).
+///
+/// An author is in the viewer's user scope when it belongs to the post's organization: a
+/// visible post means its organization is visible (anonymous: public; member: their own;
+/// platform admin: all), and the user loader includes deleted users. Posts always belong
+/// to their author's organization; should one not, its author is left to the loader.
+async fn with_authors(
+    db: &Db,
+    select: Select<post::Entity>,
+    with_content: bool,
+) -> ApiResult<(Vec<post::Model>, Vec<user::Model>)> {
+    let rows = post_with_author::select(select, with_content).all(db).await?;
+    let mut posts = Vec::with_capacity(rows.len());
+    let mut authors = Vec::with_capacity(rows.len());
+    for PostWithAuthor { post, author } in rows {
+        if let Some(author) = author.filter(|a| a.organization_id == post.organization_id) {
+            authors.push(author);
+        }
+        posts.push(post);
+    }
+    Ok((posts, authors))
+}
+
+/// A nested post list (`Organization.posts`, `User.posts`) as a loader key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PostChildren {
+    pub by_author: bool,
+    pub list: PostList,
+}
+
+impl ChildList for PostChildren {
+    type Entity = post::Entity;
+
+    fn select(&self, viewer: &Viewer) -> ApiResult<Select<post::Entity>> {
+        self.list.select(viewer, Parent::Any)
+    }
+    fn parent_column(&self) -> post::Column {
+        if self.by_author {
+            post::Column::UserId
+        } else {
+            post::Column::OrganizationId
+        }
+    }
+    fn parent_of(&self, row: &post::Model) -> i32 {
+        if self.by_author {
+            row.user_id
+        } else {
+            row.organization_id
+        }
+    }
+    fn sort(&self) -> SortOf<post::Entity> {
+        self.list.sort()
+    }
+    fn page_args(&self) -> &PageArgs {
+        &self.list.page
+    }
+    fn unpaged(&self) -> Self {
+        let mut list = self.clone();
+        list.list.page = PageArgs::default();
+        list
+    }
+}
