@@ -1,5 +1,5 @@
 //! Database connection: pool options per backend and statement counting.
-mod statement_pool;
+mod pg_pool;
 
 use std::{
     sync::{
@@ -18,7 +18,7 @@ use sea_orm::{
     },
 };
 
-use self::statement_pool::{LastFailure, StatementPool};
+use self::pg_pool::{LastFailure, PgPool};
 
 /// Executed SQL statements, counted by the `Recorder` (for `/metrics`, the per-request log
 /// line and the statement-count tests). `BEGIN` and `COMMIT` are not counted.
@@ -38,7 +38,7 @@ tokio::task_local! {
 }
 
 /// Where every executed statement is counted (and logged with `BLOGQL_LOG_SQL`), from
-/// SeaORM's metric callback and from the statement pool alike.
+/// SeaORM's metric callback and from the PostgreSQL pool alike.
 #[derive(Clone)]
 pub struct Recorder {
     total: StatementCounter,
@@ -73,12 +73,12 @@ impl Recorder {
 }
 
 /// The handle every request uses. On PostgreSQL its statements and transactions run on
-/// the statement pool (no round trip when a connection is returned, see
-/// `statement_pool`); migrations and all of SQLite use SeaORM's pool.
+/// `pg_pool` (deadpool; no round trip when a connection is returned); migrations and all
+/// of SQLite use SeaORM's pool.
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
-    statement_pool: Option<Arc<StatementPool>>,
+    pg_pool: Option<PgPool>,
     recorder: Recorder,
 }
 
@@ -101,14 +101,14 @@ impl Db {
             }
             _ => (0, 0),
         };
-        let (direct_in_use, direct_idle) = self.statement_pool.as_ref().map_or((0, 0), |p| p.sizes());
+        let (direct_in_use, direct_idle) = self.pg_pool.as_ref().map_or((0, 0), |p| p.sizes());
         (size.saturating_sub(idle) + direct_in_use, idle + direct_idle)
     }
 
-    /// Starts a write transaction: on PostgreSQL on the statement pool; on SQLite with
+    /// Starts a write transaction: on PostgreSQL on `pg_pool`; on SQLite with
     /// `options` (its transaction mode).
     pub async fn begin_with_options(&self, options: TransactionOptions) -> Result<Txn, DbErr> {
-        match &self.statement_pool {
+        match &self.pg_pool {
             Some(pool) => Ok(Txn::Pg {
                 txn: pool.begin().await?,
                 recorder: self.recorder.clone(),
@@ -118,7 +118,7 @@ impl Db {
     }
 
     pub async fn close(&self) -> Result<(), DbErr> {
-        if let Some(pool) = &self.statement_pool {
+        if let Some(pool) = &self.pg_pool {
             pool.close().await;
         }
         self.conn.clone().close().await
@@ -132,7 +132,7 @@ impl ConnectionTrait for Db {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match &self.statement_pool {
+        match &self.pg_pool {
             Some(pool) => self.recorder.timed(&stmt, pool.execute(&stmt)).await,
             None => self.conn.execute_raw(stmt).await,
         }
@@ -144,14 +144,14 @@ impl ConnectionTrait for Db {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match &self.statement_pool {
+        match &self.pg_pool {
             Some(pool) => self.recorder.timed(&stmt, pool.query_one(&stmt)).await,
             None => self.conn.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match &self.statement_pool {
+        match &self.pg_pool {
             Some(pool) => self.recorder.timed(&stmt, pool.query_all(&stmt)).await,
             None => self.conn.query_all_raw(stmt).await,
         }
@@ -163,7 +163,7 @@ impl ConnectionTrait for Db {
 pub enum Txn {
     Pool(DatabaseTransaction),
     Pg {
-        txn: statement_pool::Transaction,
+        txn: pg_pool::Transaction,
         recorder: Recorder,
     },
 }
@@ -225,7 +225,7 @@ pub struct Database {
 
 /// Connects with the backend's settings. SQLite runs in WAL mode with a busy timeout, so
 /// writers wait for each other instead of failing with "database is locked". On
-/// PostgreSQL, requests run on the statement pool (`max_connections`), and SeaORM's pool
+/// PostgreSQL, requests run on `pg_pool` (`max_connections`), and SeaORM's pool
 /// keeps at most 2 connections for migrations and the readiness check.
 pub async fn connect(
     url: &str,
@@ -238,7 +238,7 @@ pub async fn connect(
     let failures = Arc::new(LastFailure::default());
     let since_failure = failures.clone();
     let mut options = ConnectOptions::new(url.to_owned());
-    // On PostgreSQL, requests run on the statement pool; SeaORM's pool only runs
+    // On PostgreSQL, requests run on `pg_pool`; SeaORM's pool only runs
     // migrations and the readiness check.
     let seaorm_connections = if url.starts_with("postgres") {
         max_connections.min(2)
@@ -288,24 +288,19 @@ pub async fn connect(
     conn.set_metric_callback(move |info| {
         callback.record(&info.statement.sql, info.elapsed, info.failed);
     });
-    let statement_pool = match conn.get_database_backend() {
+    let pg_pool = match conn.get_database_backend() {
         DbBackend::Postgres => {
             let opts: PgConnectOptions = url
                 .parse()
                 .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e))))?;
             let opts = sea_orm::sqlx::ConnectOptions::disable_statement_logging(tune(opts));
-            Some(StatementPool::new(
-                opts,
-                max_connections,
-                ACQUIRE_TIMEOUT,
-                failures,
-            ))
+            Some(PgPool::new(opts, max_connections, ACQUIRE_TIMEOUT, failures)?)
         }
         _ => None,
     };
     let db = Db {
         conn,
-        statement_pool,
+        pg_pool,
         recorder,
     };
     Ok(Database { db, statements })
@@ -343,7 +338,7 @@ fn tune_postgres(
 /// clears a connection that died while idle (after an outage) from its pool.
 pub async fn ping(db: &Db) -> bool {
     let transactions = db.conn.execute_unprepared("SELECT 1").await.is_ok();
-    let statements = match &db.statement_pool {
+    let statements = match &db.pg_pool {
         Some(pool) => pool
             .execute(&Statement::from_string(DbBackend::Postgres, "SELECT 1"))
             .await

@@ -1,29 +1,41 @@
-//! PostgreSQL connections for the requests: single statements and write transactions.
+//! PostgreSQL connections for the requests: single statements and write transactions, on
+//! deadpool's generic pool.
 //!
 //! sqlx's pool answers each returned connection with a round trip (`Sync` →
 //! `ReadyForQuery`) before anyone may take it again, and spawns a task to do it: a
 //! request that runs one statement wakes PostgreSQL twice. Measured with pgbench on the
 //! post-by-id query, that second round trip cuts the database's own throughput by a third.
 //! The check exists to catch connections left mid-protocol by a cancelled future; this
-//! pool knows that case exactly instead: a connection goes back only when its statement
-//! ran to its end (a result or an error from the server), and is closed otherwise.
-//! A connection is pinged before use when it sat idle for `ping_after_idle`, or when a
-//! connection failed since it was last used (an outage or a database restart probably
-//! killed it too): a dead one is replaced instead of failing a request.
+//! pool knows that case exactly instead: a connection goes back (deadpool's return does no
+//! I/O) only when its statement ran to its end (a result or an error from the server), and
+//! is detached and closed otherwise. Checks run on checkout, in `Manager::recycle`: a
+//! connection is pinged when it sat idle for `PING_AFTER_IDLE`, or when a connection failed
+//! since it was last used (an outage or a database restart probably killed it too), so a
+//! dead one is replaced instead of failing a request.
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use deadpool::{
+    Runtime,
+    managed::{self, Metrics, Object, PoolError, QueueMode, RecycleError, RecycleResult, Timeouts},
+};
 use sea_orm::{
-    DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
+    ConnAcquireErr, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
     sqlx::{
         self, ConnectOptions, Connection, PgConnection,
         postgres::{PgConnectOptions, PgRow},
     },
 };
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A connection is pinged before use after this long unused: under load a ping would be
+/// one extra round trip per statement.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// As sqlx's pool: a backend's caches do not grow for ever.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// When a connection last failed (a network error, not an error from the server), shared
 /// with SeaORM's pool: any connection idle since then is pinged before its next use.
@@ -47,49 +59,64 @@ impl LastFailure {
     }
 }
 
-pub struct StatementPool {
+/// Opens connections and checks them on checkout (deadpool's `Manager`).
+struct Connector {
     options: PgConnectOptions,
     failures: Arc<LastFailure>,
-    idle: Mutex<Vec<Idle>>,
-    permits: Arc<Semaphore>,
-    max: u32,
-    acquire_timeout: Duration,
-    ping_after_idle: Duration,
-    max_lifetime: Duration,
 }
 
-struct Idle {
-    conn: PgConnection,
-    opened: Instant,
-    since: Instant,
+impl managed::Manager for Connector {
+    type Type = PgConnection;
+    type Error = DbErr;
+
+    async fn create(&self) -> Result<PgConnection, DbErr> {
+        self.options.connect().await.map_err(|e| {
+            self.failures.mark();
+            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)))
+        })
+    }
+
+    /// An error drops the connection; deadpool then tries the next idle one or opens one.
+    /// `last_used` is the last checkout, so the time idle is never underestimated.
+    async fn recycle(&self, conn: &mut PgConnection, metrics: &Metrics) -> RecycleResult<DbErr> {
+        if metrics.age() >= MAX_LIFETIME {
+            return Err(RecycleError::message("retired after 30 minutes"));
+        }
+        let idle = metrics.last_used();
+        let suspect = Instant::now()
+            .checked_sub(idle)
+            .is_none_or(|last_used| self.failures.since(last_used));
+        if idle >= PING_AFTER_IDLE || suspect {
+            conn.ping().await.map_err(|_| {
+                self.failures.mark();
+                RecycleError::message("ping failed")
+            })?;
+        }
+        Ok(())
+    }
 }
 
-/// A connection taken from the pool. It goes back on drop only if `finished` was set,
-/// that is, if no statement was cut off halfway.
+#[derive(Clone)]
+pub struct PgPool {
+    pool: managed::Pool<Connector>,
+    failures: Arc<LastFailure>,
+}
+
+/// A connection taken from the pool. On drop it goes back only if `finished` was set,
+/// that is, if no statement was cut off halfway; otherwise it is detached and closed.
 struct Lease {
-    pool: Arc<StatementPool>,
-    conn: Option<PgConnection>,
-    opened: Instant,
+    conn: Option<Object<Connector>>,
+    failures: Arc<LastFailure>,
     finished: bool,
-    _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        // Otherwise dropping closes the socket, and PostgreSQL ends the backend (and any
-        // transaction left open on it).
-        let reusable =
-            self.finished && self.opened.elapsed() < self.pool.max_lifetime && !self.pool.permits.is_closed();
-        if !reusable {
-            return;
-        }
-        if let Ok(mut idle) = self.pool.idle.lock() {
-            idle.push(Idle {
-                conn,
-                opened: self.opened,
-                since: Instant::now(),
-            });
+        if let Some(conn) = self.conn.take()
+            && !self.finished
+        {
+            // Dropping the socket ends the backend (and any transaction left open on it).
+            drop(Object::take(conn));
         }
     }
 }
@@ -103,85 +130,69 @@ fn server_answered<T>(result: &Result<T, sqlx::Error>) -> bool {
     )
 }
 
-impl StatementPool {
+impl PgPool {
+    /// `acquire_timeout` bounds each step of a checkout: the wait for a free slot, a
+    /// connect, a ping.
     pub fn new(
         options: PgConnectOptions,
         max: u32,
         acquire_timeout: Duration,
         failures: Arc<LastFailure>,
-    ) -> Arc<Self> {
-        Arc::new(StatementPool {
+    ) -> Result<Self, DbErr> {
+        let manager = Connector {
             options,
-            failures,
-            idle: Mutex::default(),
-            permits: Arc::new(Semaphore::new(max as usize)),
-            max,
-            acquire_timeout,
-            ping_after_idle: Duration::from_secs(10),
-            // As sqlx's pool: a backend's caches do not grow for ever.
-            max_lifetime: Duration::from_secs(30 * 60),
-        })
+            failures: failures.clone(),
+        };
+        let pool = managed::Pool::builder(manager)
+            .max_size(max as usize)
+            // The most recently used first: the others idle out and get pinged, not all.
+            .queue_mode(QueueMode::Lifo)
+            .timeouts(Timeouts {
+                wait: Some(acquire_timeout),
+                create: Some(acquire_timeout),
+                recycle: Some(acquire_timeout),
+            })
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        Ok(PgPool { pool, failures })
     }
 
     /// Connections open (`in_use`, `idle`), for `/metrics`.
     pub fn sizes(&self) -> (usize, usize) {
-        let idle = self.idle.lock().map_or(0, |idle| idle.len());
-        let in_use = (self.max as usize).saturating_sub(self.permits.available_permits());
-        (in_use, idle)
+        let status = self.pool.status();
+        (status.size.saturating_sub(status.available), status.available)
     }
 
-    async fn lease(self: &Arc<Self>) -> Result<Lease, DbErr> {
-        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))?
-            .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed))?;
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let (conn, opened) = match idle {
-            Some(idle) if idle.since.elapsed() < self.ping_after_idle && !self.failures.since(idle.since) => {
-                (idle.conn, idle.opened)
+    async fn lease(&self) -> Result<Lease, DbErr> {
+        let conn = self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(_) => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            PoolError::Backend(e) => e,
+            PoolError::Closed | PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => {
+                DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)
             }
-            Some(mut idle) => match idle.conn.ping().await {
-                Ok(()) => (idle.conn, idle.opened),
-                Err(_) => {
-                    self.failures.mark();
-                    (self.connect().await?, Instant::now())
-                }
-            },
-            None => (self.connect().await?, Instant::now()),
-        };
+        })?;
         Ok(Lease {
-            pool: self.clone(),
             conn: Some(conn),
-            opened,
+            failures: self.failures.clone(),
             finished: false,
-            _permit: permit,
         })
     }
 
-    async fn connect(&self) -> Result<PgConnection, DbErr> {
-        tokio::time::timeout(self.acquire_timeout, self.options.connect())
-            .await
-            .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))?
-            .map_err(|e| {
-                self.failures.mark();
-                DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)))
-            })
-    }
-
-    pub async fn query_all(self: &Arc<Self>, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+    pub async fn query_all(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
         self.lease().await?.query_all(stmt).await
     }
 
-    pub async fn query_one(self: &Arc<Self>, stmt: &Statement) -> Result<Option<QueryResult>, DbErr> {
+    pub async fn query_one(&self, stmt: &Statement) -> Result<Option<QueryResult>, DbErr> {
         self.lease().await?.query_one(stmt).await
     }
 
-    pub async fn execute(self: &Arc<Self>, stmt: &Statement) -> Result<ExecResult, DbErr> {
+    pub async fn execute(&self, stmt: &Statement) -> Result<ExecResult, DbErr> {
         self.lease().await?.execute(stmt).await
     }
 
     /// Starts a transaction on a connection of its own (READ COMMITTED, the default).
-    pub async fn begin(self: &Arc<Self>) -> Result<Transaction, DbErr> {
+    pub async fn begin(&self) -> Result<Transaction, DbErr> {
         let mut lease = self.lease().await?;
         lease.simple("BEGIN").await?;
         Ok(Transaction {
@@ -189,25 +200,22 @@ impl StatementPool {
         })
     }
 
-    /// Closes the idle connections (shutdown).
+    /// Closes the idle connections politely and the pool (shutdown); connections in use
+    /// are closed when they come back.
     pub async fn close(&self) {
-        let idle: Vec<Idle> = self
-            .idle
-            .lock()
-            .map(|mut idle| idle.drain(..).collect())
-            .unwrap_or_default();
-        self.permits.close();
-        for idle in idle {
-            let _ = idle.conn.close().await;
+        let idle = self.pool.retain(|_, _| false).removed;
+        self.pool.close();
+        for conn in idle {
+            let _ = conn.close().await;
         }
     }
 }
 
 impl Lease {
     fn conn(&mut self) -> Result<&mut PgConnection, DbErr> {
-        self.conn.as_mut().ok_or(DbErr::ConnectionAcquire(
-            sea_orm::ConnAcquireErr::ConnectionClosed,
-        ))
+        self.conn
+            .as_deref_mut()
+            .ok_or(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))
     }
 
     /// Records whether the connection is still in step with the server after `result`
@@ -220,7 +228,7 @@ impl Lease {
                 Err(sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. })
             )
         {
-            self.pool.failures.mark();
+            self.failures.mark();
         }
     }
 
@@ -311,6 +319,7 @@ impl Drop for Transaction {
         if !lease.finished {
             return;
         }
+        // Not in step until the ROLLBACK has run: without a runtime, the drop closes it.
         lease.finished = false;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
