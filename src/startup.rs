@@ -138,8 +138,10 @@ impl Application {
         .await
         .map_err(StartupError::Config)?;
         let options = graphql::Options::from_config(config);
+        let schema = graphql::build(database.db.clone(), &options);
         let engine = graphql::execute::Engine {
-            schema: graphql::build(database.db.clone(), &options),
+            types: graphql::order::Types::of_sdl(&schema.sdl()),
+            schema,
             limits: options.limits,
             documents: Default::default(),
             db: database.db.clone(),

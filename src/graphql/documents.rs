@@ -11,6 +11,21 @@ use std::{
 
 use async_graphql::parser::{parse_query, types::ExecutableDocument};
 
+/// A document as the client sent it (for limits and key order), and as it is executed
+/// (with the type marks `order::mark_types` adds).
+pub struct Parsed {
+    pub original: ExecutableDocument,
+    pub executed: ExecutableDocument,
+}
+
+impl Parsed {
+    fn new(original: ExecutableDocument) -> Self {
+        let mut executed = original.clone();
+        super::order::mark_types(&mut executed);
+        Parsed { original, executed }
+    }
+}
+
 /// Documents kept at most; when full, the cache starts over (simple, and bounded).
 const CAPACITY: usize = 512;
 /// Longer queries are parsed every time: they are rare, and would make the memory bound
@@ -19,17 +34,17 @@ const MAX_QUERY_LEN: usize = 16 * 1024;
 
 #[derive(Default)]
 pub struct DocumentCache {
-    documents: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
+    documents: Mutex<HashMap<String, Arc<Parsed>>>,
 }
 
 impl DocumentCache {
     /// The parsed document of `query`, or `None` when it does not parse (async-graphql
     /// then reports the syntax error as usual).
-    pub fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    pub fn get(&self, query: &str) -> Option<Arc<Parsed>> {
         if let Some(doc) = self.documents.lock().ok()?.get(query) {
             return Some(doc.clone());
         }
-        let doc = Arc::new(parse_query(query).ok()?);
+        let doc = Arc::new(Parsed::new(parse_query(query).ok()?));
         if query.len() <= MAX_QUERY_LEN
             && let Ok(mut documents) = self.documents.lock()
         {

@@ -11,7 +11,12 @@ use async_graphql::{
     parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
 
-use super::{BlogSchema, documents::DocumentCache, limits::Limits, order};
+use super::{
+    BlogSchema,
+    documents::{DocumentCache, Parsed},
+    limits::Limits,
+    order,
+};
 use crate::{
     auth::{Actor, Viewer, jwt::Verifier, session},
     db::{self, Db},
@@ -24,6 +29,8 @@ pub struct Engine {
     pub schema: BlogSchema,
     pub limits: Limits,
     pub documents: DocumentCache,
+    /// The schema's type conditions, for the response key order.
+    pub types: order::Types,
     pub db: Db,
     pub verifier: Arc<Verifier>,
     pub loader_delay: Duration,
@@ -43,7 +50,7 @@ pub struct Operation {
 /// syntax error as usual) and within the limits.
 pub struct Prepared {
     request: Request,
-    document: Option<Arc<ExecutableDocument>>,
+    document: Option<Arc<Parsed>>,
     pub operation: Operation,
 }
 
@@ -93,16 +100,16 @@ impl Engine {
             }));
         }
         let document = self.documents.get(&request.query);
-        let operation = operation_of(&request, document.as_deref());
+        let operation = operation_of(&request, document.as_deref().map(|d| &d.original));
         if let Some(doc) = &document {
-            if let Err(error) = self.limits.check(doc) {
+            if let Err(error) = self.limits.check(&doc.original) {
                 return Err(Box::new(Rejected {
                     operation,
                     error,
                     malformed: false,
                 }));
             }
-            request.set_parsed_query(ExecutableDocument::clone(doc));
+            request.set_parsed_query(doc.executed.clone());
         }
         Ok(Prepared {
             request,
@@ -151,7 +158,12 @@ impl Engine {
             error::ensure_code(error);
         }
         if let Some(document) = &document {
-            order::reorder(&mut response.data, document, operation_name.as_deref());
+            order::reorder(
+                &mut response.data,
+                &document.original,
+                operation_name.as_deref(),
+                &self.types,
+            );
         }
         response
     }

@@ -1,18 +1,116 @@
 //! Puts response keys in selection-set order, as the GraphQL spec asks ("Serialized Map
-//! Ordering"). async-graphql 7 resolves an object's fields concurrently and collects them
-//! in the order they finish, so without this the key order changes between requests.
-use std::collections::HashMap;
+//! Ordering"). async-graphql 7.2 resolves an object's fields through a `FuturesUnordered`
+//! and collects them in the order they finish, so without this the key order changes
+//! between requests.
+//!
+//! Under an abstract field (`node`, `nodes`) the order depends on the object's type:
+//! `... on User { a b } ... on Post { b a }`. The executed document therefore asks for
+//! the type of every object whose selection has type conditions (`mark_types`, a hidden
+//! `__typename` alias), and the reordering reads it, applies only the fragments that type
+//! matches, and removes it.
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::{
-    Name, Positioned, Value,
+    Name, Pos, Positioned, Value,
     indexmap::IndexMap,
-    parser::types::{DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, Field, FragmentDefinition, Selection, SelectionSet,
+        TypeCondition, TypeSystemDefinition,
+    },
 };
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// Reorders `data` for the operation `operation_name` of `doc`.
-pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
+/// The response key that carries an object's type name where the order needs it.
+const TYPE_KEY: &str = "__blogqlType";
+
+/// Which type conditions each object type satisfies: itself, its interfaces, its unions.
+#[derive(Default)]
+pub struct Types(HashMap<String, HashSet<String>>);
+
+impl Types {
+    /// From the served schema's SDL.
+    pub fn of_sdl(sdl: &str) -> Self {
+        let mut types: HashMap<String, HashSet<String>> = HashMap::new();
+        let Ok(doc) = async_graphql::parser::parse_schema(sdl) else {
+            return Types(types);
+        };
+        for definition in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let ty = ty.node;
+            let name = ty.name.node.to_string();
+            match ty.kind {
+                async_graphql::parser::types::TypeKind::Object(object) => {
+                    let entry = types.entry(name.clone()).or_default();
+                    entry.insert(name);
+                    entry.extend(object.implements.iter().map(|i| i.node.to_string()));
+                }
+                async_graphql::parser::types::TypeKind::Union(union) => {
+                    for member in union.members {
+                        types
+                            .entry(member.node.to_string())
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Types(types)
+    }
+
+    fn matches(&self, type_name: &str, condition: &str) -> bool {
+        type_name == condition || self.0.get(type_name).is_some_and(|all| all.contains(condition))
+    }
+}
+
+/// Adds the hidden `__typename` to every selection set that has type conditions (a named
+/// spread or an inline fragment `on T`), so `reorder` knows which of them apply.
+pub fn mark_types(doc: &mut ExecutableDocument) {
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => mark(&mut op.node.selection_set.node),
+        DocumentOperations::Multiple(ops) => ops
+            .values_mut()
+            .for_each(|op| mark(&mut op.node.selection_set.node)),
+    }
+    for fragment in doc.fragments.values_mut() {
+        mark(&mut fragment.node.selection_set.node);
+    }
+}
+
+fn at<T>(node: T) -> Positioned<T> {
+    Positioned::new(node, Pos::default())
+}
+
+fn mark(set: &mut SelectionSet) {
+    let mut typed = false;
+    for item in &mut set.items {
+        match &mut item.node {
+            Selection::Field(field) => mark(&mut field.node.selection_set.node),
+            Selection::InlineFragment(fragment) => {
+                typed |= fragment.node.type_condition.is_some();
+                mark(&mut fragment.node.selection_set.node);
+            }
+            Selection::FragmentSpread(_) => typed = true,
+        }
+    }
+    if typed {
+        let field = Field {
+            alias: Some(at(Name::new(TYPE_KEY))),
+            name: at(Name::new("__typename")),
+            arguments: Vec::new(),
+            directives: Vec::new(),
+            selection_set: at(SelectionSet::default()),
+        };
+        set.items.push(at(Selection::Field(at(field))));
+    }
+}
+
+/// Reorders `data` for the operation `operation_name` of `doc` (the document as the
+/// client sent it, without the marks).
+pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>, types: &Types) {
     if matches!(data, Value::Null) {
         return;
     }
@@ -23,29 +121,45 @@ pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Optio
         _ => None,
     };
     if let Some(operation) = operation {
-        let plan = Plan::of(&[&operation.node.selection_set.node], &doc.fragments, 0);
-        plan.apply(data);
+        let context = Context {
+            fragments: &doc.fragments,
+            types,
+        };
+        let plan = Plan::of(&[&operation.node.selection_set.node], &context, None, 0);
+        plan.apply(data, &context);
     }
 }
 
-/// The response keys of some selection sets in order, each with its sub-selections.
-type Fields<'a> = Vec<(Name, Vec<&'a SelectionSet>)>;
-
-/// The order of an object's keys, and of each key's value: worked out once per request
-/// from the selection sets, then applied to every item of every list.
-#[derive(Default)]
-struct Plan {
-    keys: Vec<(Name, Plan)>,
+struct Context<'a> {
+    fragments: &'a Fragments,
+    types: &'a Types,
 }
 
-impl Plan {
-    fn of(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> Plan {
+/// The order of an object's keys, and of each key's value: worked out once per request
+/// from the selection sets, then applied to every item of every list. Where the sets
+/// have type conditions, objects carry their type and get a plan of their own.
+#[derive(Default)]
+struct Plan<'a> {
+    keys: Vec<(Name, Plan<'a>)>,
+    /// The selection sets, kept when their keys depend on the object's type.
+    typed: Option<Vec<&'a SelectionSet>>,
+    depth: usize,
+}
+
+impl<'a> Plan<'a> {
+    fn of(
+        sets: &[&'a SelectionSet],
+        context: &Context<'a>,
+        type_name: Option<&str>,
+        depth: usize,
+    ) -> Plan<'a> {
         if depth > MAX_DEPTH {
             return Plan::default();
         }
         let mut fields = Fields::new();
+        let mut typed = false;
         for set in sets {
-            collect(set, fragments, &mut fields, 0);
+            typed |= collect(set, context, type_name, &mut fields, 0);
         }
         let keys = fields
             .into_iter()
@@ -53,39 +167,56 @@ impl Plan {
                 let sub = if subs.iter().all(|s| s.items.is_empty()) {
                     Plan::default()
                 } else {
-                    Plan::of(&subs, fragments, depth + 1)
+                    Plan::of(&subs, context, None, depth + 1)
                 };
                 (key, sub)
             })
             .collect();
-        Plan { keys }
+        Plan {
+            keys,
+            typed: (typed && type_name.is_none()).then(|| sets.to_vec()),
+            depth,
+        }
     }
 
-    fn apply(&self, value: &mut Value) {
-        if self.keys.is_empty() {
-            return;
-        }
+    fn apply(&self, value: &mut Value, context: &Context<'a>) {
         match value {
-            Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            Value::List(items) => items.iter_mut().for_each(|item| self.apply(item, context)),
             Value::Object(map) => {
-                if !self.in_order(map) {
-                    let mut old = std::mem::take(map);
-                    let mut ordered = IndexMap::with_capacity(old.len());
-                    for (key, _) in &self.keys {
-                        if let Some(child) = old.shift_remove(key) {
-                            ordered.insert(key.clone(), child);
-                        }
+                let type_name = match map.shift_remove(TYPE_KEY) {
+                    Some(Value::String(name)) => Some(name),
+                    _ => None,
+                };
+                match (&self.typed, type_name) {
+                    (Some(sets), Some(name)) => {
+                        Plan::of(sets, context, Some(&name), self.depth).order(map, context)
                     }
-                    ordered.extend(old);
-                    *map = ordered;
-                }
-                for (key, sub) in &self.keys {
-                    if let Some(child) = map.get_mut(key) {
-                        sub.apply(child);
-                    }
+                    _ => self.order(map, context),
                 }
             }
             _ => {}
+        }
+    }
+
+    fn order(&self, map: &mut IndexMap<Name, Value>, context: &Context<'a>) {
+        if self.keys.is_empty() {
+            return;
+        }
+        if !self.in_order(map) {
+            let mut old = std::mem::take(map);
+            let mut ordered = IndexMap::with_capacity(old.len());
+            for (key, _) in &self.keys {
+                if let Some(child) = old.shift_remove(key) {
+                    ordered.insert(key.clone(), child);
+                }
+            }
+            ordered.extend(old);
+            *map = ordered;
+        }
+        for (key, sub) in &self.keys {
+            if let Some(child) = map.get_mut(key) {
+                sub.apply(child, context);
+            }
         }
     }
 
@@ -103,21 +234,32 @@ impl Plan {
     }
 }
 
+/// The response keys of some selection sets in order, each with its sub-selections.
+type Fields<'a> = Vec<(Name, Vec<&'a SelectionSet>)>;
+
 /// Nesting beyond the query depth limit is not planned (its values, if any, keep the
 /// executor's order).
 const MAX_DEPTH: usize = 64;
 
-/// The response keys of a selection set in order, with the sub-selections of each (a key
-/// selected twice merges its sub-selections, as the executor does).
+/// Collects the response keys of a selection set in order, with the sub-selections of
+/// each (a key selected twice merges its sub-selections, as the executor does). With a
+/// `type_name`, fragments whose type condition it does not satisfy are skipped; without,
+/// all are merged. Returns whether the set has type conditions.
 fn collect<'a>(
     set: &'a SelectionSet,
-    fragments: &'a Fragments,
-    out: &mut Vec<(Name, Vec<&'a SelectionSet>)>,
+    context: &Context<'a>,
+    type_name: Option<&str>,
+    out: &mut Fields<'a>,
     depth: usize,
-) {
+) -> bool {
     if depth > MAX_DEPTH {
-        return;
+        return false;
     }
+    let applies = |condition: Option<&Positioned<TypeCondition>>| match (condition, type_name) {
+        (Some(condition), Some(name)) => context.types.matches(name, &condition.node.on.node),
+        _ => true,
+    };
+    let mut typed = false;
     for selection in &set.items {
         match &selection.node {
             Selection::Field(field) => {
@@ -129,13 +271,33 @@ fn collect<'a>(
                 }
             }
             Selection::InlineFragment(fragment) => {
-                collect(&fragment.node.selection_set.node, fragments, out, depth + 1)
+                let condition = fragment.node.type_condition.as_ref();
+                typed |= condition.is_some();
+                if applies(condition) {
+                    typed |= collect(
+                        &fragment.node.selection_set.node,
+                        context,
+                        type_name,
+                        out,
+                        depth + 1,
+                    );
+                }
             }
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
-                    collect(&fragment.node.selection_set.node, fragments, out, depth + 1);
+                typed = true;
+                if let Some(fragment) = context.fragments.get(&spread.node.fragment_name.node)
+                    && applies(Some(&fragment.node.type_condition))
+                {
+                    collect(
+                        &fragment.node.selection_set.node,
+                        context,
+                        type_name,
+                        out,
+                        depth + 1,
+                    );
                 }
             }
         }
     }
+    typed
 }

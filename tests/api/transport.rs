@@ -462,3 +462,37 @@ async fn response_keys_follow_the_selection_order() {
         );
     }
 }
+
+/// Under `node`/`nodes` each object's keys follow the fragments its own type matches:
+/// a Post answers `b, a` even when the User fragment before it says `a, b`. (The key
+/// order once merged every fragment, so a Post came back `a, b`.)
+#[tokio::test]
+async fn keys_under_an_abstract_field_follow_the_objects_own_fragments() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token();
+    let org = app.create_org("Acme", "acme").await;
+    let alice = app.create_user(org, "alice", "MEMBER").await;
+    let post = app.create_post(alice, "Hello", "PUBLISHED").await;
+    let ids = json!([
+        common_id("User", alice),
+        common_id("Post", post),
+        common_id("Organization", org)
+    ]);
+    let query = "query($ids: [ID!]!) { nodes(ids: $ids) { \
+                 ... on User { a: id b: username } ... on Post { b: title a: id } ...O } } \
+                 fragment O on Organization { b: slug ... on Node { a: id } c: name }";
+    for _ in 0..10 {
+        let data = app.ok(query, json!({ "ids": ids }), Some(&token)).await;
+        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let nodes = &data["nodes"];
+        assert_eq!(keys(&nodes[0]), ["a", "b"], "{data}");
+        assert_eq!(keys(&nodes[1]), ["b", "a"], "{data}");
+        assert_eq!(keys(&nodes[2]), ["b", "a", "c"], "{data}");
+        assert_eq!(nodes[1]["b"], "Hello");
+    }
+}
+
+fn common_id(kind: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))
+}
