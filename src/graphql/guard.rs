@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// Fields beyond the public ones (`username`, `fullName`, `name`, `slug`) need a sign-in.
-pub fn signed_in(ctx: &Context<'_>) -> ApiResult<()> {
+pub fn require_sign_in(ctx: &Context<'_>) -> ApiResult<()> {
     match viewer(ctx)? {
         Viewer::Anonymous => Err(ApiError::unauthenticated()),
         _ => Ok(()),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{
     context::{actor, db, viewer},
     enums::{OrderDirection, Plan},
-    guard::signed_in,
+    guard::require_sign_in,
     ids::{self, Kind},
     pagination::{Conn, connection, page_args, selects_rows},
     post::{self, Post, PostFilter, PostListArgs, PostOrder},
@@ -45,28 +45,28 @@ impl Organization {
     }
     /// Subscription plan. Requires sign-in.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.plan.into())
     }
     /// False when deactivated: its users cannot sign in and its posts are not public.
     /// Requires sign-in.
     async fn is_active(&self, ctx: &Context<'_>) -> Result<bool> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.is_active)
     }
     /// Creation time (UTC). Requires sign-in.
     async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.created_at)
     }
     /// Last change (UTC). Requires sign-in.
     async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.updated_at)
     }
     /// When the organization was soft-deleted; null while live. Requires sign-in.
     async fn deleted_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.deleted_at)
     }
     /// The organization's users, oldest first by default. Requires sign-in.
@@ -170,7 +170,7 @@ impl OrganizationQuery {
             direction: OrderDirection::Asc,
         });
         let list = OrganizationList {
-            filter: service::organization::OrganizationFilter {
+            filter: service::organization::OrganizationConditions {
                 plan: filter.plan.map(Into::into),
                 is_active: filter.is_active,
             },

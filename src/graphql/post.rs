@@ -103,8 +103,8 @@ pub struct PostFilter {
 }
 
 impl PostFilter {
-    fn into_service(self) -> Result<service::post::PostFilter, ApiError> {
-        Ok(service::post::PostFilter {
+    fn into_service(self) -> Result<service::post::PostConditions, ApiError> {
+        Ok(service::post::PostConditions {
             status: self.status.map(Into::into),
             author_id: ids::decode_opt(self.author_id.as_ref(), Kind::User, "authorId")?,
             search: self.search,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{
     context::{actor, db, loaders, viewer},
     enums::{OrderDirection, Role},
-    guard::signed_in,
+    guard::require_sign_in,
     ids::{self, Kind},
     inputs::maybe,
     organization::Organization,
@@ -48,37 +48,37 @@ impl User {
     }
     /// Email address; visible to the user's organization and platform admins only.
     async fn email(&self, ctx: &Context<'_>) -> Result<&str> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(&self.0.email)
     }
     /// Role in the organization. Requires sign-in.
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.role.into())
     }
     /// False when deactivated (a deactivated user cannot sign in). Requires sign-in.
     async fn is_active(&self, ctx: &Context<'_>) -> Result<bool> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.is_active)
     }
     /// Creation time (UTC). Requires sign-in.
     async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.created_at)
     }
     /// Last change (UTC). Requires sign-in.
     async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.updated_at)
     }
     /// When the user was soft-deleted; null while live. Requires sign-in.
     async fn deleted_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         Ok(self.0.deleted_at)
     }
     /// The user's organization. Requires sign-in.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         let org = loaders(ctx)?
             .organization()
             .load_one(self.0.organization_id)
@@ -102,7 +102,7 @@ impl User {
         #[graphql(desc = "Sort order (default CREATED_AT DESC).")] order_by: Option<PostOrder>,
         #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Post>> {
-        signed_in(ctx)?;
+        require_sign_in(ctx)?;
         let args = PostListArgs {
             page: page_args(first, after, last, before),
             filter,
@@ -152,7 +152,7 @@ impl UserListArgs {
         let filter = self.filter.unwrap_or_default();
         let order = self.order_by.unwrap_or_default();
         UserList {
-            filter: service::user::UserFilter {
+            filter: service::user::UserConditions {
                 role: filter.role.map(Into::into),
                 is_active: filter.is_active,
             },

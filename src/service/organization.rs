@@ -1,5 +1,4 @@
 //! Organizations: reads, and create / update / soft delete / restore with cascades.
-use crate::db::Db;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter,
     sea_query::Expr,
@@ -8,6 +7,7 @@ use sea_orm::{
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
 use crate::{
     auth::Viewer,
+    db::Db,
     entity::{
         audit_log::Action,
         organization::{self, Plan},
@@ -23,7 +23,7 @@ pub const TABLE: &str = "organizations";
 
 /// Conditions a listed organization must meet.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OrganizationFilter {
+pub struct OrganizationConditions {
     pub plan: Option<Plan>,
     pub is_active: Option<bool>,
 }
@@ -38,7 +38,7 @@ pub enum OrganizationSort {
 
 #[derive(Clone, Debug, Default)]
 pub struct OrganizationList {
-    pub filter: OrganizationFilter,
+    pub filter: OrganizationConditions,
     pub sort: OrganizationSort,
     pub descending: bool,
     pub page: PageArgs,

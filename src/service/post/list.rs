@@ -20,7 +20,7 @@ use crate::{
 
 /// Conditions a listed post must meet; all given ones hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PostFilter {
+pub struct PostConditions {
     pub status: Option<Status>,
     pub author_id: Option<i32>,
     pub search: Option<String>,
@@ -61,7 +61,7 @@ pub enum Read {
 /// leave the column out instead of dragging every body through the pool).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PostList {
-    pub filter: PostFilter,
+    pub filter: PostConditions,
     pub sort: PostSort,
     pub descending: bool,
     pub page: PageArgs,

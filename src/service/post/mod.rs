@@ -1,7 +1,6 @@
 //! Posts: reads, create / update / soft delete / restore, and view counts.
 mod list;
 
-use crate::db::Db;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -12,6 +11,7 @@ use sea_orm::{
 use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
 use crate::{
     auth::Viewer,
+    db::Db,
     entity::{
         audit_log::Action,
         post::{self, Status},
@@ -20,7 +20,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
-pub use self::list::{Parent, PostChildren, PostFilter, PostList, PostPage, PostSort, Read, page};
+pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, PostSort, Read, page};
 
 pub const TABLE: &str = "posts";
 

@@ -15,7 +15,7 @@ use crate::{
 
 /// Conditions a listed user must meet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct UserFilter {
+pub struct UserConditions {
     pub role: Option<Role>,
     pub is_active: Option<bool>,
 }
@@ -30,7 +30,7 @@ pub enum UserSort {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct UserList {
-    pub filter: UserFilter,
+    pub filter: UserConditions,
     pub sort: UserSort,
     pub descending: bool,
     pub page: PageArgs,

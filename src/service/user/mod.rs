@@ -19,7 +19,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
-pub use self::list::{UserChildren, UserFilter, UserList, UserSort, page};
+pub use self::list::{UserChildren, UserConditions, UserList, UserSort, page};
 
 pub const TABLE: &str = "users";
 
