@@ -37,6 +37,22 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Every `extensions.code` the API answers with (API.md, Errors).
+pub const CODES: [&str; 12] = [
+    "BAD_USER_INPUT",
+    "NOT_FOUND",
+    "CONFLICT",
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "RATE_LIMITED",
+    "QUERY_TOO_COMPLEX",
+    "PERSISTED_QUERY_NOT_FOUND",
+    "PERSISTED_QUERY_NOT_SUPPORTED",
+    "PERSISTED_QUERY_NOT_IN_LIST",
+    "QUERY_NOT_IN_SAFELIST",
+    "INTERNAL",
+];
+
 impl ApiError {
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadUserInput {

@@ -22,6 +22,8 @@ use crate::{
 /// and platform admins.
 pub struct AuditLog(pub audit_log::Model);
 
+/// One recorded change to one row. Visible to org admins (their organization's entries)
+/// and platform admins.
 #[Object]
 impl AuditLog {
     /// Opaque global id (Relay).

@@ -8,12 +8,13 @@ use std::{
 
 use async_graphql::{
     Request, Response,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
 
 use super::{
     BlogSchema,
     documents::{DocumentCache, Parsed},
+    introspection,
     limits::Limits,
     order,
 };
@@ -27,6 +28,9 @@ use crate::{
 
 pub struct Engine {
     pub schema: BlogSchema,
+    /// The same schema without depth and cost limits, for introspection documents;
+    /// `None` where introspection is off.
+    pub introspection_schema: Option<BlogSchema>,
     pub limits: Limits,
     pub documents: DocumentCache,
     /// The schema's type conditions, for the response key order.
@@ -44,6 +48,8 @@ pub struct Operation {
     pub name: Option<String>,
     /// `None` when the document does not parse or names no such operation.
     pub kind: Option<OperationType>,
+    /// Only `__schema`, `__type` and `__typename` at its root (see `introspection`).
+    pub introspection: bool,
 }
 
 /// A request whose document is parsed (when it parses: async-graphql then reports the
@@ -62,26 +68,38 @@ pub struct Rejected {
     pub malformed: bool,
 }
 
+/// The definition of the operation `name` (or the only one) in `doc`.
+pub fn definition<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
+        _ => None,
+    }
+}
+
 fn operation_of(request: &Request, document: Option<&ExecutableDocument>) -> Operation {
+    let wanted = request.operation_name.as_deref();
     let Some(doc) = document else {
         return Operation {
-            name: request.operation_name.clone(),
+            name: wanted.map(str::to_owned),
             kind: None,
+            introspection: false,
         };
     };
-    let wanted = request.operation_name.as_deref();
-    let (name, op) = match (&doc.operations, wanted) {
-        (DocumentOperations::Single(op), _) => (wanted.map(str::to_owned), Some(op)),
-        (DocumentOperations::Multiple(ops), Some(name)) => (Some(name.to_owned()), ops.get(name)),
+    // Without `operationName`, a document's only operation names it.
+    let name = match (&doc.operations, wanted) {
+        (_, Some(name)) => Some(name.to_owned()),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            let (name, op) = ops.iter().next().map(|(n, op)| (n.to_string(), op)).unzip();
-            (name, op)
+            ops.keys().next().map(|n| n.to_string())
         }
-        (DocumentOperations::Multiple(_), None) => (None, None),
+        _ => None,
     };
+    let definition = definition(doc, wanted);
     Operation {
         name,
-        kind: op.map(|op| op.node.ty),
+        kind: definition.map(|op| op.ty),
+        introspection: definition.is_some_and(|op| introspection::is_introspection(op, &doc.fragments)),
     }
 }
 
@@ -102,7 +120,13 @@ impl Engine {
         let document = self.documents.get(&request.query);
         let operation = operation_of(&request, document.as_deref().map(|d| &d.original));
         if let Some(doc) = &document {
-            if let Err(error) = self.limits.check(&doc.original) {
+            let checked = self.limits.check(&doc.original).and_then(|()| {
+                match definition(&doc.original, request.operation_name.as_deref()) {
+                    Some(op) if operation.introspection => introspection::check(op, &doc.original),
+                    _ => Ok(()),
+                }
+            });
+            if let Err(error) = checked {
                 return Err(Box::new(Rejected {
                     operation,
                     error,
@@ -137,12 +161,19 @@ impl Engine {
     /// code and the keys in selection order.
     pub async fn execute(&self, prepared: Prepared, actor: Actor, statements: &Arc<AtomicU64>) -> Response {
         let Prepared {
-            request, document, ..
+            request,
+            document,
+            operation,
         } = prepared;
+        // Introspection runs without the depth and cost limits (bounded by its own).
+        let schema = match &self.introspection_schema {
+            Some(schema) if operation.introspection => schema,
+            _ => &self.schema,
+        };
         let loaders = Loaders::new(&self.db, &actor.viewer, self.loader_delay, statements.clone());
         let operation_name = request.operation_name.clone();
         let request = request.data(actor).data(loaders);
-        let run = db::REQUEST_STATEMENTS.scope(statements.clone(), self.schema.execute(request));
+        let run = db::REQUEST_STATEMENTS.scope(statements.clone(), schema.execute(request));
         // Dropping the future on timeout cancels its database work.
         let mut response = match tokio::time::timeout(self.timeout, run).await {
             Ok(response) => response,
@@ -157,13 +188,10 @@ impl Engine {
         for error in &mut response.errors {
             error::ensure_code(error);
         }
-        if let Some(document) = &document {
-            order::reorder(
-                &mut response.data,
-                &document.original,
-                operation_name.as_deref(),
-                &self.types,
-            );
+        if let Some(doc) = &document
+            && let Some(op) = definition(&doc.original, operation_name.as_deref())
+        {
+            order::reorder(&mut response.data, &doc.original, op, &self.types);
         }
         response
     }

@@ -7,6 +7,7 @@ pub mod execute;
 pub mod guard;
 pub mod ids;
 pub mod inputs;
+pub mod introspection;
 pub mod limits;
 pub mod mutation;
 pub mod node;
@@ -60,11 +61,24 @@ impl Options {
 
 /// Builds the served schema.
 pub fn build(db: crate::db::Db, options: &Options) -> BlogSchema {
+    build_with(db, options, true)
+}
+
+/// The served schema without the depth and cost limits, for documents that only
+/// introspect (see `introspection`); `None` where introspection is off.
+pub fn build_for_introspection(db: crate::db::Db, options: &Options) -> Option<BlogSchema> {
+    options.introspection.then(|| build_with(db, options, false))
+}
+
+fn build_with(db: crate::db::Db, options: &Options, data_limits: bool) -> BlogSchema {
     let mut builder = Schema::build(Query::default(), mutation::Mutation::default(), EmptySubscription)
         .data(db)
-        .limit_depth(options.max_depth)
-        .limit_complexity(options.max_complexity)
         .limit_directives(options.max_directives);
+    if data_limits {
+        builder = builder
+            .limit_depth(options.max_depth)
+            .limit_complexity(options.max_complexity);
+    }
     if !options.introspection {
         builder = builder.disable_introspection();
     }

@@ -14,8 +14,8 @@ use async_graphql::{
     Name, Pos, Positioned, Value,
     indexmap::IndexMap,
     parser::types::{
-        DocumentOperations, ExecutableDocument, Field, FragmentDefinition, Selection, SelectionSet,
-        TypeCondition, TypeSystemDefinition,
+        DocumentOperations, ExecutableDocument, Field, FragmentDefinition, OperationDefinition, Selection,
+        SelectionSet, TypeCondition, TypeSystemDefinition,
     },
 };
 
@@ -108,26 +108,18 @@ fn mark(set: &mut SelectionSet) {
     }
 }
 
-/// Reorders `data` for the operation `operation_name` of `doc` (the document as the
-/// client sent it, without the marks).
-pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>, types: &Types) {
+/// Reorders `data` for `operation` of `doc` (the document as the client sent it,
+/// without the marks).
+pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation: &OperationDefinition, types: &Types) {
     if matches!(data, Value::Null) {
         return;
     }
-    let operation = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
+    let context = Context {
+        fragments: &doc.fragments,
+        types,
     };
-    if let Some(operation) = operation {
-        let context = Context {
-            fragments: &doc.fragments,
-            types,
-        };
-        let plan = Plan::of(&[&operation.node.selection_set.node], &context, None, 0);
-        plan.apply(data, &context);
-    }
+    let plan = Plan::of(&[&operation.selection_set.node], &context, None, 0);
+    plan.apply(data, &context);
 }
 
 struct Context<'a> {

@@ -25,6 +25,8 @@ use crate::{
 /// `name`, `slug` and published posts of active organizations.
 pub struct Organization(pub organization::Model);
 
+/// A tenant: an organization with its users and posts. Anonymous callers see only the
+/// `name`, `slug` and published posts of active organizations.
 #[Object]
 impl Organization {
     /// Opaque global id (Relay).

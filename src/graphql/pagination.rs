@@ -1,8 +1,10 @@
 //! Relay connections over the keyset pages of `query/`: the connection type, `totalCount`,
 //! cursors as `CursorType`, and the cost of a connection field.
+use std::borrow::Cow;
+
 use async_graphql::{
-    Object,
-    connection::{Connection, CursorType, Edge, EmptyFields},
+    Object, OutputType, TypeName,
+    connection::{CursorType, Edge, EmptyFields, PageInfo},
 };
 
 use crate::{
@@ -17,8 +19,52 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> u
     rows.saturating_mul(child_complexity).saturating_add(1)
 }
 
-/// A connection of `N` nodes with `totalCount`.
-pub type Conn<N> = Connection<Cursor, N, TotalCount, EmptyFields>;
+/// A connection of `N` nodes (`PostConnection`, …): async-graphql's own connection
+/// type has no description, and GraphiQL's documentation explorer is this API's manual.
+pub struct Conn<N: OutputType> {
+    edges: Vec<Edge<Cursor, N, EmptyFields>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    count: Count,
+}
+
+impl<N: OutputType> TypeName for Conn<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
+    }
+}
+
+/// One page of a list (a Relay connection): its items as `edges` (each with a cursor)
+/// or as `nodes`, `pageInfo` to fetch the next or previous page with `after`/`before`,
+/// and the size of the whole list as `totalCount`.
+#[Object(name_type)]
+impl<N: OutputType> Conn<N> {
+    /// Information to aid in pagination.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|edge| edge.cursor.encode()),
+            end_cursor: self.edges.last().map(|edge| edge.cursor.encode()),
+        }
+    }
+
+    /// A list of edges.
+    async fn edges(&self) -> &[Edge<Cursor, N, EmptyFields>] {
+        &self.edges
+    }
+
+    /// A list of nodes.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// The number of items in the whole list (all pages), with the same filter.
+    async fn total_count(&self) -> Result<i32, ApiError> {
+        let n = self.count.get().await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
 
 /// A string that is not a cursor of ours.
 #[derive(Debug, thiserror::Error)]
@@ -40,21 +86,17 @@ impl CursorType for Cursor {
 }
 
 /// Wraps a page's rows into a connection.
-pub fn connection<M, N>(page: Page<M>, node: impl Fn(M) -> N) -> Conn<N>
-where
-    N: async_graphql::OutputType,
-{
-    let mut conn = Connection::with_additional_fields(
-        page.has_previous_page,
-        page.has_next_page,
-        TotalCount(page.count),
-    );
-    conn.edges = page
-        .rows
-        .into_iter()
-        .map(|(cursor, row)| Edge::new(cursor, node(row)))
-        .collect();
-    conn
+pub fn connection<M, N: OutputType>(page: Page<M>, node: impl Fn(M) -> N) -> Conn<N> {
+    Conn {
+        edges: page
+            .rows
+            .into_iter()
+            .map(|(cursor, row)| Edge::new(cursor, node(row)))
+            .collect(),
+        has_previous_page: page.has_previous_page,
+        has_next_page: page.has_next_page,
+        count: page.count,
+    }
 }
 
 /// The page arguments of a connection field.
@@ -84,16 +126,4 @@ pub fn selects_rows(ctx: &async_graphql::Context<'_>) -> bool {
 pub fn nodes_select(ctx: &async_graphql::Context<'_>, field: &str) -> bool {
     let look = ctx.look_ahead();
     look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
-}
-
-/// `totalCount`, computed only when selected.
-pub struct TotalCount(Count);
-
-#[Object]
-impl TotalCount {
-    /// The number of items in the whole list (all pages), with the same filter.
-    async fn total_count(&self) -> Result<i32, ApiError> {
-        let n = self.0.get().await?;
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
-    }
 }

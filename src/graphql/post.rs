@@ -25,6 +25,7 @@ use crate::{
 /// A blog post. Anonymous callers see only published posts of active organizations.
 pub struct Post(pub post::Model);
 
+/// A blog post. Anonymous callers see only published posts of active organizations.
 #[Object]
 impl Post {
     /// Opaque global id (Relay).

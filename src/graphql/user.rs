@@ -28,6 +28,8 @@ use crate::{
 /// the authors of public posts.
 pub struct User(pub user::Model);
 
+/// A user of an organization. Anonymous callers see only `username` and `fullName` of
+/// the authors of public posts.
 #[Object]
 impl User {
     /// Opaque global id (Relay).

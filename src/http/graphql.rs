@@ -5,13 +5,13 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{Request, http::GraphiQLSource, parser::types::OperationType};
+use async_graphql::{Request, parser::types::OperationType};
 use async_graphql_axum::GraphQLRequest;
 use axum::{
     Json,
     extract::{ConnectInfo, FromRequest, State},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use tracing::Instrument;
 
@@ -60,13 +60,7 @@ pub async fn get(
 ) -> Response {
     let query = uri.query().unwrap_or_default();
     if query.is_empty() && accepts_html(&headers) && state.graphiql {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("blogql")
-                .finish(),
-        )
-        .into_response();
+        return super::graphiql::page().into_response();
     }
     if state.production && !security::passes_csrf_check(&headers) {
         return bad_request(

@@ -27,6 +27,21 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Registers every series with its zero value, so the first scrape already shows them
+/// (a counter that appears only after its first event reads as missing to alerting
+/// rules). Per-operation series appear with their operation.
+pub fn register() {
+    handle();
+    metrics::counter!("blogql_db_statements_total").increment(0);
+    metrics::counter!("blogql_http_requests_total", "operation" => "anonymous").increment(0);
+    for code in crate::error::CODES {
+        metrics::counter!("blogql_graphql_errors_total", "code" => code).increment(0);
+    }
+    for state in ["idle", "in_use"] {
+        metrics::gauge!("blogql_db_pool_connections", "state" => state).set(0.0);
+    }
+}
+
 pub async fn render(State(state): State<AppState>) -> String {
     let (in_use, idle) = state.db.pool_sizes();
     metrics::gauge!("blogql_db_pool_connections", "state" => "idle").set(idle as f64);

@@ -1,5 +1,6 @@
 //! HTTP: routes, the GraphQL handler, authentication, health, metrics. No SQL, no
 //! business rules.
+mod graphiql;
 mod graphql;
 mod health;
 mod metrics;
@@ -32,7 +33,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    metrics::handle();
+    metrics::register();
     let cors = security::cors(&state.cors_origins);
     let production = state.production;
     let router = Router::new()
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .merge(graphiql::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(security::panic_response))

@@ -187,7 +187,24 @@ async fn browsers_get_graphiql() {
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let html = response.text().await.unwrap();
     assert!(html.to_lowercase().contains("graphiql"), "{html}");
-    assert!(html.contains("/graphql"), "GraphiQL must point at the endpoint");
+    // Every asset comes from blogql itself (no CDN), and the script points at the endpoint.
+    assert!(!html.contains("unpkg") && !html.contains("https://"), "{html}");
+    let script = html
+        .split('"')
+        .find(|part| part.starts_with("/graphiql/graphiql.js"))
+        .expect("the page loads blogql's GraphiQL script");
+    let js = app.client.get(app.url(script)).send().await.unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(
+        js.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        js.text().await.unwrap().contains("/graphql"),
+        "GraphiQL must point at the endpoint"
+    );
 
     // Without a browser's Accept header, a GET without a query is not GraphiQL.
     let response = app
