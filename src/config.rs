@@ -233,6 +233,11 @@ pub struct Config {
     #[arg(long, env = "BLOGQL_INTROSPECTION", value_name = "BLOGQL_INTROSPECTION", value_parser = BoolishValueParser::new(), global = true)]
     pub introspection: Option<bool>,
 
+    /// Apollo automatic persisted queries (default: on). The store is in-process, or Redis
+    /// with BLOGQL_REDIS_URL (shared by every instance).
+    #[arg(long, env = "BLOGQL_APQ", value_name = "BLOGQL_APQ", value_parser = BoolishValueParser::new(), global = true)]
+    pub apq: Option<bool>,
+
     /// Serve GraphiQL on GET /graphql (default: on, off when BLOGQL_ENV=production).
     #[arg(long, env = "BLOGQL_GRAPHIQL", value_name = "BLOGQL_GRAPHIQL", value_parser = BoolishValueParser::new(), global = true)]
     pub graphiql: Option<bool>,
@@ -267,7 +272,8 @@ pub struct Config {
     )]
     pub rate_limit_anonymous_per_minute: u32,
 
-    /// Redis URL to share rate-limit buckets between instances (in-process without it).
+    /// Redis URL to share rate-limit buckets and persisted queries between instances
+    /// (in-process without it).
     #[arg(
         long,
         env = "BLOGQL_REDIS_URL",

@@ -138,6 +138,15 @@ impl Application {
         .await
         .map_err(StartupError::Config)?;
         let options = graphql::Options::from_config(config);
+        let persisted = match (config.apq.unwrap_or(true), config.redis_url.as_deref()) {
+            (false, _) => None,
+            (true, None) => Some(graphql::persisted::Store::memory()),
+            (true, Some(url)) => Some(
+                graphql::persisted::Store::redis(url, &config.redis_key_prefix)
+                    .await
+                    .map_err(StartupError::Config)?,
+            ),
+        };
         let schema = graphql::build(database.db.clone(), &options);
         let engine = graphql::execute::Engine {
             types: graphql::order::Types::of_sdl(&schema.sdl()),
@@ -145,6 +154,7 @@ impl Application {
             schema,
             limits: options.limits,
             documents: Default::default(),
+            persisted,
             db: database.db.clone(),
             verifier: Arc::new(verifier),
             loader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),

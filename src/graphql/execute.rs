@@ -16,7 +16,7 @@ use super::{
     documents::{DocumentCache, Parsed},
     introspection,
     limits::Limits,
-    order,
+    order, persisted,
 };
 use crate::{
     auth::{Actor, Viewer, jwt::Verifier, session},
@@ -33,6 +33,8 @@ pub struct Engine {
     pub introspection_schema: Option<BlogSchema>,
     pub limits: Limits,
     pub documents: DocumentCache,
+    /// Apollo persisted queries; `None` when turned off.
+    pub persisted: Option<persisted::Store>,
     /// The schema's type conditions, for the response key order.
     pub types: order::Types,
     pub db: Db,
@@ -106,7 +108,14 @@ fn operation_of(request: &Request, document: Option<&ExecutableDocument>) -> Ope
 impl Engine {
     /// Parses the document (once per distinct text), finds its operation and checks the
     /// limits, before anything touches the database.
-    pub fn prepare(&self, mut request: Request) -> Result<Prepared, Box<Rejected>> {
+    pub async fn prepare(&self, mut request: Request) -> Result<Prepared, Box<Rejected>> {
+        if let Err(error) = persisted::resolve(self.persisted.as_ref(), &mut request).await {
+            return Err(Box::new(Rejected {
+                operation: operation_of(&request, None),
+                error,
+                malformed: false,
+            }));
+        }
         if request.query.trim().is_empty() {
             return Err(Box::new(Rejected {
                 operation: Operation::default(),

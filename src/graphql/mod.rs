@@ -14,6 +14,7 @@ pub mod node;
 pub mod order;
 pub mod organization;
 pub mod pagination;
+pub mod persisted;
 pub mod post;
 pub mod user;
 

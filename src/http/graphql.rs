@@ -79,15 +79,22 @@ pub async fn get(
 fn parse_query_string(query: &str) -> Result<Request, String> {
     let mut document = None;
     let mut request_parts = (None, None);
+    let mut extensions = None;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
             "query" => document = Some(value.into_owned()),
             "operationName" if !value.is_empty() => request_parts.0 = Some(value.into_owned()),
             "variables" if !value.is_empty() => request_parts.1 = Some(value.into_owned()),
+            "extensions" if !value.is_empty() => extensions = Some(value.into_owned()),
             _ => {}
         }
     }
-    let mut request = Request::new(document.ok_or("The request has no `query`")?);
+    // A hash-only request (persisted query) has no `query`: `Engine::prepare` fills it in.
+    let mut request = Request::new(document.unwrap_or_default());
+    if let Some(extensions) = extensions {
+        request.extensions =
+            serde_json::from_str(&extensions).map_err(|_| "`extensions` must be a JSON object".to_owned())?;
+    }
     if let Some(name) = request_parts.0 {
         request = request.operation_name(name);
     }
@@ -129,7 +136,7 @@ async fn handle(
 ) -> Response {
     let started = Instant::now();
     let engine = &state.engine;
-    let prepared = match engine.prepare(request) {
+    let prepared = match engine.prepare(request).await {
         Ok(prepared) => prepared,
         Err(rejected) => {
             let Rejected {
@@ -144,6 +151,13 @@ async fn handle(
             );
             if malformed {
                 return api_error(StatusCode::BAD_REQUEST, &error);
+            }
+            // Apollo's link reads these from a 200 answer, whatever the media type.
+            if matches!(
+                error,
+                ApiError::PersistedQueryNotFound | ApiError::PersistedQueryNotSupported
+            ) {
+                return api_error(StatusCode::OK, &error);
             }
             return respond(
                 headers,

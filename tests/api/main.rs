@@ -12,6 +12,7 @@ mod hostile_input;
 mod integrity;
 mod pagination;
 mod permissions;
+mod persisted;
 mod schema_file;
 mod statements;
 mod tenancy;
