@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 use ipnet::IpNet;
 
+use crate::graphql::trusted::Policy;
+
 #[derive(Parser, Debug)]
 #[command(name = "blogql", version, about = "Multi-tenant blog GraphQL API server")]
 pub struct Cli {
@@ -237,6 +239,20 @@ pub struct Config {
     /// with BLOGQL_REDIS_URL (shared by every instance).
     #[arg(long, env = "BLOGQL_APQ", value_name = "BLOGQL_APQ", value_parser = BoolishValueParser::new(), global = true)]
     pub apq: Option<bool>,
+
+    /// A persisted-document manifest: Apollo's persisted-query-manifest.json or Relay's
+    /// {"id": "text"} map. Clients then send `documentId` (or the APQ hash) for its documents.
+    #[arg(
+        long,
+        env = "BLOGQL_PERSISTED_DOCUMENTS",
+        value_name = "BLOGQL_PERSISTED_DOCUMENTS",
+        global = true
+    )]
+    pub persisted_documents: Option<PathBuf>,
+
+    /// `only`: run nothing but the manifest's documents; `allow` (default): any document.
+    #[arg(long, env = "BLOGQL_TRUSTED_DOCUMENTS", value_name = "BLOGQL_TRUSTED_DOCUMENTS", value_enum, default_value_t = Policy::Allow, global = true)]
+    pub trusted_documents: Policy,
 
     /// Serve GraphiQL on GET /graphql (default: on, off when BLOGQL_ENV=production).
     #[arg(long, env = "BLOGQL_GRAPHIQL", value_name = "BLOGQL_GRAPHIQL", value_parser = BoolishValueParser::new(), global = true)]

@@ -147,6 +147,24 @@ impl Application {
                     .map_err(StartupError::Config)?,
             ),
         };
+        let trusted = match (&config.persisted_documents, config.trusted_documents) {
+            (Some(path), policy) => {
+                let manifest =
+                    graphql::trusted::Manifest::load(path, policy).map_err(StartupError::Config)?;
+                tracing::info!(
+                    documents = manifest.len(),
+                    ?policy,
+                    "persisted-document manifest loaded"
+                );
+                Some(manifest)
+            }
+            (None, graphql::trusted::Policy::Only) => {
+                return Err(StartupError::Config(
+                    "BLOGQL_TRUSTED_DOCUMENTS=only needs a manifest in BLOGQL_PERSISTED_DOCUMENTS".into(),
+                ));
+            }
+            (None, graphql::trusted::Policy::Allow) => None,
+        };
         let schema = graphql::build(database.db.clone(), &options);
         let engine = graphql::execute::Engine {
             types: graphql::order::Types::of_sdl(&schema.sdl()),
@@ -155,6 +173,7 @@ impl Application {
             limits: options.limits,
             documents: Default::default(),
             persisted,
+            trusted,
             db: database.db.clone(),
             verifier: Arc::new(verifier),
             loader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real GraphQL clients against a live blogql: graphql-js introspection (16 and 17),
 # schema descriptions, relay-compiler, Apollo Client 3 (relay-style pagination, a
-# cache update, automatic persisted queries over POST and GET) and GraphiQL in
-# headless Chromium with no internet.
+# cache update, automatic persisted queries over POST and GET), trusted documents
+# from relay-compiler's and Apollo's manifests, and GraphiQL in headless Chromium with
+# no internet.
 #
 # Starts target/debug/blogql itself (built beforehand; this script never runs cargo)
 # on a fresh SQLite database and a free port, with the server's default limits,
@@ -64,7 +65,7 @@ fi
 export BLOGQL_URL="http://127.0.0.1:$port/graphql"
 export BLOGQL_TOKEN
 BLOGQL_TOKEN=$("$bin" token --platform-admin --jwt-secret "$secret" --ttl 1h)
-export WORK_DIR="$work" SCREENSHOT="$screenshot"
+export WORK_DIR="$work" SCREENSHOT="$screenshot" BLOGQL_BIN="$bin"
 
 echo "== seeding an organization, two users and five posts"
 if ! (cd "$here" && node seed.mjs); then
@@ -83,6 +84,8 @@ checks=(
   "apollo-apq-post|node apollo.mjs apq-post"
   "apollo-apq-get|node apollo.mjs apq-get"
   "apq-hash-mismatch|node apollo.mjs apq-mismatch"
+  "trusted-relay|node trusted.mjs relay"
+  "trusted-apollo|node trusted.mjs apollo"
   "graphiql-offline|node graphiql.mjs"
 )
 passed=0

@@ -16,7 +16,7 @@ use super::{
     documents::{DocumentCache, Parsed},
     introspection,
     limits::Limits,
-    order, persisted,
+    order, persisted, trusted,
 };
 use crate::{
     auth::{Actor, Viewer, jwt::Verifier, session},
@@ -35,6 +35,8 @@ pub struct Engine {
     pub documents: DocumentCache,
     /// Apollo persisted queries; `None` when turned off.
     pub persisted: Option<persisted::Store>,
+    /// The persisted-document manifest and what else may run (`BLOGQL_PERSISTED_DOCUMENTS`).
+    pub trusted: Option<trusted::Manifest>,
     /// The schema's type conditions, for the response key order.
     pub types: order::Types,
     pub db: Db,
@@ -106,10 +108,20 @@ fn operation_of(request: &Request, document: Option<&ExecutableDocument>) -> Ope
 }
 
 impl Engine {
-    /// Parses the document (once per distinct text), finds its operation and checks the
-    /// limits, before anything touches the database.
-    pub async fn prepare(&self, mut request: Request) -> Result<Prepared, Box<Rejected>> {
-        if let Err(error) = persisted::resolve(self.persisted.as_ref(), &mut request).await {
+    /// Finds the text (a persisted document or query), parses it (once per distinct text),
+    /// finds its operation and checks the limits, before anything touches the database.
+    pub async fn prepare(
+        &self,
+        mut request: Request,
+        document_id: Option<&str>,
+    ) -> Result<Prepared, Box<Rejected>> {
+        let found = trusted::resolve(
+            self.trusted.as_ref(),
+            self.persisted.as_ref(),
+            &mut request,
+            document_id,
+        );
+        if let Err(error) = found.await {
             return Err(Box::new(Rejected {
                 operation: operation_of(&request, None),
                 error,

@@ -16,6 +16,7 @@ pub mod organization;
 pub mod pagination;
 pub mod persisted;
 pub mod post;
+pub mod trusted;
 pub mod user;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};

@@ -6,7 +6,6 @@ use std::{
 };
 
 use async_graphql::{Request, parser::types::OperationType};
-use async_graphql_axum::GraphQLRequest;
 use axum::{
     Json,
     extract::{ConnectInfo, FromRequest, State},
@@ -41,15 +40,32 @@ pub async fn post(
             &malformed("POST bodies must be `Content-Type: application/json`"),
         );
     }
-    let request = match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
-        request, &state,
+    let body = match axum::body::Bytes::from_request(request, &state).await {
+        Ok(body) => body,
+        Err(rejection) => return bad_request(&rejection.body_text()),
+    };
+    let body: Body = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return bad_request(&format!("The body is not a GraphQL request: {e}")),
+    };
+    handle(
+        state,
+        peer,
+        &headers,
+        body.request,
+        body.document_id,
+        Method::Post,
     )
     .await
-    {
-        Ok(request) => request.into_inner(),
-        Err(rejection) => return bad_request(&rejection.0.to_string()),
-    };
-    handle(state, peer, &headers, request, Method::Post).await
+}
+
+/// A POST body: a GraphQL request, or a persisted document's id in its place.
+#[derive(serde::Deserialize)]
+struct Body {
+    #[serde(flatten)]
+    request: Request,
+    #[serde(default, rename = "documentId")]
+    document_id: Option<String>,
 }
 
 pub async fn get(
@@ -68,21 +84,24 @@ pub async fn get(
              or a `Content-Type` other than form, multipart or text/plain",
         );
     }
-    let request = match parse_query_string(query) {
-        Ok(request) => request,
+    let (request, document_id) = match parse_query_string(query) {
+        Ok(parsed) => parsed,
         Err(message) => return bad_request(&message),
     };
-    handle(state, peer, &headers, request, Method::Get).await
+    handle(state, peer, &headers, request, document_id, Method::Get).await
 }
 
-/// `?query=…&operationName=…&variables=…&extensions=…` (GraphQL over HTTP).
-fn parse_query_string(query: &str) -> Result<Request, String> {
+/// `?query=…&operationName=…&variables=…&extensions=…`, or `documentId=…` in place of
+/// `query` (GraphQL over HTTP).
+fn parse_query_string(query: &str) -> Result<(Request, Option<String>), String> {
     let mut document = None;
+    let mut document_id = None;
     let mut request_parts = (None, None);
     let mut extensions = None;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
             "query" => document = Some(value.into_owned()),
+            "documentId" if !value.is_empty() => document_id = Some(value.into_owned()),
             "operationName" if !value.is_empty() => request_parts.0 = Some(value.into_owned()),
             "variables" if !value.is_empty() => request_parts.1 = Some(value.into_owned()),
             "extensions" if !value.is_empty() => extensions = Some(value.into_owned()),
@@ -106,7 +125,7 @@ fn parse_query_string(query: &str) -> Result<Request, String> {
         }
         request = request.variables(async_graphql::Variables::from_json(json));
     }
-    Ok(request)
+    Ok((request, document_id))
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
@@ -132,11 +151,12 @@ async fn handle(
     peer: SocketAddr,
     headers: &HeaderMap,
     request: Request,
+    document_id: Option<String>,
     method: Method,
 ) -> Response {
     let started = Instant::now();
     let engine = &state.engine;
-    let prepared = match engine.prepare(request).await {
+    let prepared = match engine.prepare(request, document_id.as_deref()).await {
         Ok(prepared) => prepared,
         Err(rejected) => {
             let Rejected {

@@ -18,5 +18,6 @@ mod statements;
 mod tenancy;
 mod tokens;
 mod transport;
+mod trusted;
 mod validation;
 mod walkthrough;
