@@ -57,27 +57,8 @@ pub fn deleted_at(value: Option<chrono::DateTime<chrono::Utc>>) -> Value {
     serde_json::json!({ "deleted_at": value })
 }
 
-/// One entry per row a soft delete or restore touched (the target and its cascade), each
-/// recording the `deleted_at` change.
-pub fn deletion_entries(
-    organization_id: i32,
-    rows: impl IntoIterator<Item = (&'static str, i32)>,
-    action: Action,
-    old: Option<chrono::DateTime<chrono::Utc>>,
-    new: Option<chrono::DateTime<chrono::Utc>>,
-) -> Vec<Entry> {
-    rows.into_iter()
-        .map(|(table, record_id)| Entry {
-            organization_id: Some(organization_id),
-            action,
-            table,
-            record_id,
-            old_values: Some(deleted_at(old)),
-            new_values: Some(deleted_at(new)),
-        })
-        .collect()
-}
-
+/// Writes `entries` in the caller's transaction, in one `INSERT` (a create's or an
+/// update's single entry; cascades use `record_same_change`).
 pub async fn record(db: &impl ConnectionTrait, actor: &Actor, entries: Vec<Entry>) -> Result<(), DbErr> {
     if entries.is_empty() {
         return Ok(());
@@ -97,6 +78,64 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, entries: Vec<Entry
         created_at: Set(created_at),
     });
     audit_log::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+/// What every entry of a cascade records.
+pub struct SameChange {
+    pub organization_id: i32,
+    pub action: Action,
+    pub old_values: Value,
+    pub new_values: Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One entry per id of `table`, each recording the same change: a cascade's entries. One `INSERT … SELECT` whatever the number of rows,
+/// the ids travelling as one JSON array parameter, so the statement neither outgrows the
+/// bind-parameter limits nor changes its text with the count.
+pub async fn record_same_change(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    change: &SameChange,
+    table: &'static str,
+    ids: &[i32],
+) -> Result<(), DbErr> {
+    use sea_orm::{ActiveEnum, DbBackend, Statement};
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(ids).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let (ids_source, p) = match db.get_database_backend() {
+        DbBackend::Postgres => (
+            "json_array_elements_text(CAST($10 AS json)) AS ids(value)",
+            ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"],
+        ),
+        _ => ("json_each(?) AS ids", ["?"; 9]),
+    };
+    let sql = format!(
+        "INSERT INTO audit_logs (organization_id, user_id, actor_subject, action, table_name, record_id, \
+         old_values, new_values, ip_address, created_at) \
+         SELECT {}, {}, {}, {}, {}, CAST(ids.value AS integer), {}, {}, {}, {} FROM {ids_source}",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    );
+    let values: [sea_orm::Value; 10] = [
+        change.organization_id.into(),
+        actor.viewer.actor_user_id().into(),
+        actor.viewer.actor_subject().into(),
+        change.action.to_value().into(),
+        table.into(),
+        change.old_values.clone().into(),
+        change.new_values.clone().into(),
+        actor.ip.clone().into(),
+        change.created_at.into(),
+        ids.into(),
+    ];
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await?;
     Ok(())
 }
 

@@ -1,15 +1,11 @@
 //! Organizations: reads, and create / update / soft delete / restore with cascades.
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter,
-    sea_query::Expr,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, NotSet, QueryFilter};
 
-use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
+use super::{Actor, Lock, Record, begin_write, guard, now, rows, validate};
 use crate::{
     auth::Viewer,
     db::Db,
     entity::{
-        audit_log::Action,
         organization::{self, Plan},
         post,
         scope::{self, Deleted},
@@ -18,8 +14,6 @@ use crate::{
     error::{ApiError, ApiResult},
     query::{KeyOf, Page, PageArgs, Sort, SortKey, paginate},
 };
-
-pub const TABLE: &str = "organizations";
 
 /// Conditions a listed organization must meet.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -78,10 +72,7 @@ pub async fn page(
 }
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<organization::Model>> {
-    Ok(scope::organizations(viewer, Deleted::Exclude)
-        .filter(organization::Column::Id.eq(id))
-        .one(db)
-        .await?)
+    rows::find::<organization::Entity>(db, viewer, id, Deleted::Exclude, Lock::None).await
 }
 
 pub async fn by_slug(db: &Db, viewer: &Viewer, slug: &str) -> ApiResult<Option<organization::Model>> {
@@ -98,21 +89,6 @@ pub async fn by_slug(db: &Db, viewer: &Viewer, slug: &str) -> ApiResult<Option<o
         .await?)
 }
 
-/// A visible, live organization or `NOT_FOUND`.
-pub async fn require(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i32,
-    deleted: Deleted,
-    lock: Lock,
-) -> ApiResult<organization::Model> {
-    lock.apply(scope::organizations(viewer, deleted))
-        .filter(organization::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Organization"))
-}
-
 pub struct NewOrganization {
     pub name: String,
     pub slug: String,
@@ -126,7 +102,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewOrganization) -> ApiResult
     let slug = validate::slug(&input.slug)?;
     let t = now();
     let txn = begin_write(db).await?;
-    let org = organization::ActiveModel {
+    let row = organization::ActiveModel {
         id: NotSet,
         name: Set(name),
         slug: Set(slug),
@@ -135,22 +111,8 @@ pub async fn create(db: &Db, actor: &Actor, input: NewOrganization) -> ApiResult
         created_at: Set(t),
         updated_at: Set(t),
         deleted_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        vec![Entry {
-            organization_id: Some(org.id),
-            action: Action::Create,
-            table: TABLE,
-            record_id: org.id,
-            old_values: None,
-            new_values: Some(audit::snapshot(&org)),
-        }],
-    )
-    .await?;
+    };
+    let org = rows::insert_audited(&txn, actor, row).await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -178,7 +140,8 @@ pub async fn update(
     let name = changes.name.as_deref().map(validate::name).transpose()?;
     let slug = changes.slug.as_deref().map(validate::slug).transpose()?;
     let txn = begin_write(db).await?;
-    let old = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
+    let old = rows::require::<organization::Entity>(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update)
+        .await?;
     let mut new = old.clone();
     if let Some(name) = name {
         new.name = name;
@@ -192,7 +155,7 @@ pub async fn update(
     if let Some(is_active) = changes.is_active {
         new.is_active = is_active;
     }
-    let org = super::update_audited(&txn, actor, TABLE, Some(old.id), old, new).await?;
+    let org = rows::update_audited(&txn, actor, old, new).await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -200,89 +163,36 @@ pub async fn update(
 /// Soft-deletes the organization and, with the same timestamp, its live users and posts.
 pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "delete organizations")?;
-    let txn = begin_write(db).await?;
-    let org = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
-    let t = now();
-    let org = super::set_deleted_at(&txn, org, Some(t)).await?;
-    let users = user::Entity::update_many()
-        .col_expr(user::Column::DeletedAt, Expr::value(t))
-        .filter(user::Column::OrganizationId.eq(id))
-        .filter(user::Column::DeletedAt.is_null())
-        .exec_with_returning(&txn)
-        .await?;
-    let posts = post::Entity::update_many()
-        .col_expr(post::Column::DeletedAt, Expr::value(t))
-        .filter(post::Column::OrganizationId.eq(id))
-        .filter(post::Column::DeletedAt.is_null())
-        .exec_with_returning(&txn)
-        .await?;
-    let ids = Cascade {
-        org: org.id,
-        users: users.iter().map(|u| u.id).collect(),
-        posts: posts.iter().map(|p| p.id).collect(),
-    };
-    audit::record(&txn, actor, ids.entries(Action::Delete, None, Some(t))).await?;
-    txn.commit().await?;
-    Ok(org)
+    set_deleted(db, actor, id, true).await
 }
 
 /// Restores the organization and exactly the users and posts its deletion cascaded to.
 pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "restore organizations")?;
+    set_deleted(db, actor, id, false).await
+}
+
+async fn set_deleted(db: &Db, actor: &Actor, id: i32, delete: bool) -> ApiResult<organization::Model> {
     let txn = begin_write(db).await?;
-    let org = require(&txn, &actor.viewer, id, Deleted::Include, Lock::Update).await?;
-    let Some(t) = org.deleted_at else {
-        return Err(ApiError::bad_input("id", "Organization is not deleted"));
+    let deleted = if delete {
+        Deleted::Exclude
+    } else {
+        Deleted::Include
     };
-    let org = super::set_deleted_at(&txn, org, None).await?;
-    let users = user::Entity::update_many()
-        .col_expr(
-            user::Column::DeletedAt,
-            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-        )
-        .filter(user::Column::OrganizationId.eq(id))
-        .filter(user::Column::DeletedAt.eq(t))
-        .exec_with_returning(&txn)
-        .await?;
-    let posts = post::Entity::update_many()
-        .col_expr(
-            post::Column::DeletedAt,
-            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-        )
-        .filter(post::Column::OrganizationId.eq(id))
-        .filter(post::Column::DeletedAt.eq(t))
-        .exec_with_returning(&txn)
-        .await?;
-    let ids = Cascade {
-        org: org.id,
-        users: users.iter().map(|u| u.id).collect(),
-        posts: posts.iter().map(|p| p.id).collect(),
+    let org = rows::require::<organization::Entity>(&txn, &actor.viewer, id, deleted, Lock::Update).await?;
+    let (from, to) = match (delete, org.deleted_at) {
+        (true, _) => (None, Some(now())),
+        (false, Some(t)) => (Some(t), None),
+        (false, None) => return Err(ApiError::bad_input("id", "Organization is not deleted")),
     };
-    audit::record(&txn, actor, ids.entries(Action::Restore, Some(t), None)).await?;
+    let org = rows::set_deleted_at(&txn, org, to).await?;
+    let users = rows::cascade::<user::Entity>(&txn, user::Column::OrganizationId, id, from, to).await?;
+    let posts = rows::cascade::<post::Entity>(&txn, post::Column::OrganizationId, id, from, to).await?;
+    let cascaded = [
+        (user::Entity::TABLE, &users[..]),
+        (post::Entity::TABLE, &posts[..]),
+    ];
+    rows::record_deletion(&txn, actor, &org, &cascaded, from, to).await?;
     txn.commit().await?;
     Ok(org)
-}
-
-/// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
-/// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
-/// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
-/// The rows one organization-level delete or restore touched.
-struct Cascade {
-    org: i32,
-    users: Vec<i32>,
-    posts: Vec<i32>,
-}
-
-impl Cascade {
-    fn entries(
-        &self,
-        action: Action,
-        old: Option<chrono::DateTime<chrono::Utc>>,
-        new: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Vec<Entry> {
-        let rows = std::iter::once((TABLE, self.org))
-            .chain(self.users.iter().map(|id| (super::user::TABLE, *id)))
-            .chain(self.posts.iter().map(|id| (super::post::TABLE, *id)));
-        audit::deletion_entries(self.org, rows, action, old, new)
-    }
 }

@@ -296,3 +296,78 @@ async fn deleted_records_vanish_and_reappear_with_include_deleted_for_admins() {
         .await;
     assert_eq!(code, "UNAUTHENTICATED");
 }
+
+/// Copies post `template` `n` times in one statement (the test's own SQL, not the API:
+/// thousands of `createPost` calls would be the slow part of the test).
+async fn copy_post(db: &impl sea_orm::ConnectionTrait, template: i64, n: i64) {
+    let sql = format!(
+        "INSERT INTO posts (user_id, organization_id, title, content, status, view_count, created_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+         SELECT p.user_id, p.organization_id, p.title || n.i, p.content, p.status, 0, p.created_at, p.updated_at \
+         FROM posts p, n WHERE p.id = {template}"
+    );
+    db.execute_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+}
+
+async fn audit_entries(app: &TestApp, action: &str, table: &str) -> i64 {
+    let data = app
+        .ok(
+            "query($f: AuditLogFilter) { auditLogs(first: 1, filter: $f) { totalCount } }",
+            json!({ "f": { "action": action, "tableName": table } }),
+            Some(&app.platform_token()),
+        )
+        .await;
+    data["auditLogs"]["totalCount"].as_i64().unwrap()
+}
+
+/// A user with 10,000 posts and an organization with 20,000 rows can be soft-deleted and
+/// restored, with one audit entry per row (it failed with `INTERNAL` once the audit
+/// entries outgrew one `INSERT`'s bind parameters).
+#[tokio::test]
+async fn large_cascades_delete_and_restore_with_every_audit_entry() {
+    let app = TestApp::spawn().await;
+    let platform = app.platform_token();
+    let org = app.create_org("Big", "big").await;
+    let admin = app.create_user(org, "admin", "ADMIN").await;
+    let writer = app.create_user(org, "writer", "MEMBER").await;
+    let other = app.create_user(org, "other", "MEMBER").await;
+    let first = app.create_post(writer, "post", "PUBLISHED").await;
+    let second = app.create_post(other, "post", "DRAFT").await;
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    copy_post(&db, first, 9_999).await;
+    copy_post(&db, second, 9_996).await;
+    db.close().await.unwrap();
+
+    let timed = |mutation: &'static str, id: i64| {
+        let app = &app;
+        let platform = &platform;
+        async move {
+            let started = std::time::Instant::now();
+            let deleted_at = mutate(app, mutation, id, platform).await;
+            eprintln!("{mutation}({id}) on {:?}: {:?}", app.backend, started.elapsed());
+            deleted_at
+        }
+    };
+    assert!(timed("softDeleteUser", writer).await.is_string());
+    assert_eq!(audit_entries(&app, "DELETE", "posts").await, 10_000);
+    assert!(timed("restoreUser", writer).await.is_null());
+    assert_eq!(audit_entries(&app, "RESTORE", "posts").await, 10_000);
+
+    // 1 organization + 3 users + 19,997 posts.
+    assert!(timed("softDeleteOrganization", org).await.is_string());
+    assert_eq!(audit_entries(&app, "DELETE", "posts").await, 29_997);
+    assert_eq!(audit_entries(&app, "DELETE", "users").await, 4);
+    assert!(timed("restoreOrganization", org).await.is_null());
+    assert_eq!(audit_entries(&app, "RESTORE", "posts").await, 29_997);
+    let data = app
+        .ok(
+            "query($id: ID!) { organization(id: $id) { posts(first: 1) { totalCount } users(first: 1) { totalCount } } }",
+            json!({ "id": org.to_string() }),
+            Some(&app.user_token(admin)),
+        )
+        .await;
+    assert_eq!(data["organization"]["posts"]["totalCount"], 19_997, "{data}");
+    assert_eq!(data["organization"]["users"]["totalCount"], 3, "{data}");
+}

@@ -2,47 +2,28 @@
 mod list;
 
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, EntityTrait, NotSet, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
+use super::{Actor, Lock, begin_write, guard, now, rows, validate};
 use crate::{
     auth::Viewer,
     db::Db,
     entity::{
-        audit_log::Action,
+        organization,
         post::{self, Status},
         scope::{self, Deleted},
+        user,
     },
     error::{ApiError, ApiResult},
 };
 
 pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, PostSort, Read, page};
 
-pub const TABLE: &str = "posts";
-
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
-    Ok(scope::posts(viewer, Deleted::Exclude)
-        .filter(post::Column::Id.eq(id))
-        .one(db)
-        .await?)
-}
-
-async fn require(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i32,
-    deleted: Deleted,
-    lock: Lock,
-) -> ApiResult<post::Model> {
-    lock.apply(scope::posts(viewer, deleted))
-        .filter(post::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Post"))
+    rows::find::<post::Entity>(db, viewer, id, Deleted::Exclude, Lock::None).await
 }
 
 /// Authors write their own posts; org admins and platform admins write any.
@@ -84,10 +65,11 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
     let title = validate::title(&input.title)?;
     let content = input.content.as_deref().map(validate::content).transpose()?;
     let txn = begin_write(db).await?;
-    let author = super::user::require(&txn, viewer, author_id, Deleted::Exclude, Lock::Share).await?;
+    let author =
+        rows::require::<user::Entity>(&txn, viewer, author_id, Deleted::Exclude, Lock::Share).await?;
     let organization_id = match input.organization_id {
         Some(id) => {
-            super::organization::require(&txn, viewer, id, Deleted::Exclude, Lock::None).await?;
+            rows::require::<organization::Entity>(&txn, viewer, id, Deleted::Exclude, Lock::None).await?;
             id
         }
         None => author.organization_id,
@@ -99,7 +81,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
         ));
     }
     let t = now();
-    let post = post::ActiveModel {
+    let row = post::ActiveModel {
         id: NotSet,
         user_id: Set(author.id),
         organization_id: Set(organization_id),
@@ -110,22 +92,8 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
         created_at: Set(t),
         updated_at: Set(t),
         deleted_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        vec![Entry {
-            organization_id: Some(organization_id),
-            action: Action::Create,
-            table: TABLE,
-            record_id: post.id,
-            old_values: None,
-            new_values: Some(audit::snapshot(&post)),
-        }],
-    )
-    .await?;
+    };
+    let post = rows::insert_audited(&txn, actor, row).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -147,7 +115,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
         None => None,
     };
     let txn = begin_write(db).await?;
-    let old = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
+    let old = rows::require::<post::Entity>(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &old)?;
     let mut new = old.clone();
     if let Some(v) = title {
@@ -159,7 +127,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
     if let Some(v) = changes.status {
         new.status = v;
     }
-    let post = super::update_audited(&txn, actor, TABLE, Some(old.organization_id), old, new).await?;
+    let post = rows::update_audited(&txn, actor, old, new).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -167,18 +135,11 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
 pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> {
     guard::signed_in(&actor.viewer)?;
     let txn = begin_write(db).await?;
-    let post = require(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
+    let post = rows::require::<post::Entity>(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &post)?;
     let t = now();
-    let post = super::set_deleted_at(&txn, post, Some(t)).await?;
-    let entries = audit::deletion_entries(
-        post.organization_id,
-        [(TABLE, post.id)],
-        Action::Delete,
-        None,
-        Some(t),
-    );
-    audit::record(&txn, actor, entries).await?;
+    let post = rows::set_deleted_at(&txn, post, Some(t)).await?;
+    rows::record_deletion(&txn, actor, &post, &[], None, Some(t)).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -188,10 +149,12 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
     let txn = begin_write(db).await?;
     // Members may restore their own posts, so the lookup includes deleted rows for them too.
     // The author is locked before the post (see `Lock` for the order).
-    let post = require(&txn, &actor.viewer, id, Deleted::Include, Lock::None).await?;
+    let find = |lock| rows::require::<post::Entity>(&txn, &actor.viewer, id, Deleted::Include, lock);
+    let post = find(Lock::None).await?;
     let author =
-        super::user::require(&txn, &actor.viewer, post.user_id, Deleted::Include, Lock::Share).await?;
-    let post = require(&txn, &actor.viewer, id, Deleted::Include, Lock::Update).await?;
+        rows::require::<user::Entity>(&txn, &actor.viewer, post.user_id, Deleted::Include, Lock::Share)
+            .await?;
+    let post = find(Lock::Update).await?;
     may_write(&actor.viewer, &post)?;
     let Some(t) = post.deleted_at else {
         return Err(ApiError::bad_input("id", "Post is not deleted"));
@@ -202,22 +165,12 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
             "The post's author is deleted; restore the user first",
         ));
     }
-    let post = super::set_deleted_at(&txn, post, None).await?;
-    let entries = audit::deletion_entries(
-        post.organization_id,
-        [(TABLE, post.id)],
-        Action::Restore,
-        Some(t),
-        None,
-    );
-    audit::record(&txn, actor, entries).await?;
+    let post = rows::set_deleted_at(&txn, post, None).await?;
+    rows::record_deletion(&txn, actor, &post, &[], Some(t), None).await?;
     txn.commit().await?;
     Ok(post)
 }
 
-/// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
-/// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
-/// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent
 /// views never lose an increment. Not audited. Anyone who can read the post may count it.
 pub async fn record_view(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<post::Model> {

@@ -1,19 +1,15 @@
 //! Users: reads, and create / update / soft delete / restore with the posts cascade.
 mod list;
 
-use crate::db::{Db, Txn};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, PaginatorTrait,
-    QueryFilter, sea_query::Expr,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, NotSet, PaginatorTrait, QueryFilter};
 
-use super::{Actor, Lock, audit, audit::Entry, begin_write, guard, now, validate};
+use super::{Actor, Lock, Record, begin_write, guard, now, rows, validate};
 use crate::{
     auth::Viewer,
+    db::{Db, Txn},
     entity::{
-        audit_log::Action,
         organization, post,
-        scope::{self, Deleted},
+        scope::Deleted,
         user::{self, Role},
     },
     error::{ApiError, ApiResult},
@@ -21,38 +17,20 @@ use crate::{
 
 pub use self::list::{UserChildren, UserConditions, UserList, UserSort, page};
 
-pub const TABLE: &str = "users";
-
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<user::Model>> {
     guard::signed_in(viewer)?;
-    Ok(scope::users(viewer, Deleted::Exclude)
-        .filter(user::Column::Id.eq(id))
-        .one(db)
-        .await?)
-}
-
-pub async fn require(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i32,
-    deleted: Deleted,
-    lock: Lock,
-) -> ApiResult<user::Model> {
-    lock.apply(scope::users(viewer, deleted))
-        .filter(user::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("User"))
+    rows::find::<user::Entity>(db, viewer, id, Deleted::Exclude, Lock::None).await
 }
 
 /// Locks a user for a change, after their organization (see `Lock` for the order).
 async fn lock_for_change(txn: &Txn, viewer: &Viewer, id: i32, deleted: Deleted) -> ApiResult<user::Model> {
-    let user = require(txn, viewer, id, deleted, Lock::None).await?;
+    let find = |lock| rows::require::<user::Entity>(txn, viewer, id, deleted, lock);
+    let user = find(Lock::None).await?;
     Lock::Update
         .apply(organization::Entity::find_by_id(user.organization_id))
         .one(txn)
         .await?;
-    require(txn, viewer, id, deleted, Lock::Update).await
+    find(Lock::Update).await
 }
 
 pub struct NewUser {
@@ -85,7 +63,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewUser) -> ApiResult<user::M
         .transpose()?
         .flatten();
     let txn = begin_write(db).await?;
-    super::organization::require(
+    rows::require::<organization::Entity>(
         &txn,
         &actor.viewer,
         organization_id,
@@ -94,7 +72,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewUser) -> ApiResult<user::M
     )
     .await?;
     let t = now();
-    let user = user::ActiveModel {
+    let row = user::ActiveModel {
         id: NotSet,
         username: Set(username),
         email: Set(email),
@@ -105,22 +83,8 @@ pub async fn create(db: &Db, actor: &Actor, input: NewUser) -> ApiResult<user::M
         created_at: Set(t),
         updated_at: Set(t),
         deleted_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        vec![Entry {
-            organization_id: Some(organization_id),
-            action: Action::Create,
-            table: TABLE,
-            record_id: user.id,
-            old_values: None,
-            new_values: Some(audit::snapshot(&user)),
-        }],
-    )
-    .await?;
+    };
+    let user = rows::insert_audited(&txn, actor, row).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -179,7 +143,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: UserChanges) -> Ap
     if is_active_admin(&old) && !is_active_admin(&new) {
         keep_an_admin(&txn, &old, field).await?;
     }
-    let user = super::update_audited(&txn, actor, TABLE, Some(old.organization_id), old, new).await?;
+    let user = rows::update_audited(&txn, actor, old, new).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -218,17 +182,15 @@ pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Mod
         keep_an_admin(&txn, &user, "id").await?;
     }
     let t = now();
-    let user = super::set_deleted_at(&txn, user, Some(t)).await?;
-    let posts = post::Entity::update_many()
-        .col_expr(post::Column::DeletedAt, Expr::value(t))
-        .filter(post::Column::UserId.eq(id))
-        .filter(post::Column::DeletedAt.is_null())
-        .exec_with_returning(&txn)
-        .await?;
-    audit::record(
+    let user = rows::set_deleted_at(&txn, user, Some(t)).await?;
+    let posts = rows::cascade::<post::Entity>(&txn, post::Column::UserId, id, None, Some(t)).await?;
+    rows::record_deletion(
         &txn,
         actor,
-        cascade_entries(&user, &posts, Action::Delete, None, Some(t)),
+        &user,
+        &[(post::Entity::TABLE, &posts)],
+        None,
+        Some(t),
     )
     .await?;
     txn.commit().await?;
@@ -243,7 +205,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> 
     let Some(t) = user.deleted_at else {
         return Err(ApiError::bad_input("id", "User is not deleted"));
     };
-    let org = super::organization::require(
+    let org = rows::require::<organization::Entity>(
         &txn,
         &actor.viewer,
         user.organization_id,
@@ -257,36 +219,17 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> 
             "The user's organization is deleted; restore it first",
         ));
     }
-    let user = super::set_deleted_at(&txn, user, None).await?;
-    let posts = post::Entity::update_many()
-        .col_expr(
-            post::Column::DeletedAt,
-            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-        )
-        .filter(post::Column::UserId.eq(id))
-        .filter(post::Column::DeletedAt.eq(t))
-        .exec_with_returning(&txn)
-        .await?;
-    audit::record(
+    let user = rows::set_deleted_at(&txn, user, None).await?;
+    let posts = rows::cascade::<post::Entity>(&txn, post::Column::UserId, id, Some(t), None).await?;
+    rows::record_deletion(
         &txn,
         actor,
-        cascade_entries(&user, &posts, Action::Restore, Some(t), None),
+        &user,
+        &[(post::Entity::TABLE, &posts)],
+        Some(t),
+        None,
     )
     .await?;
     txn.commit().await?;
     Ok(user)
-}
-
-/// Sets `deleted_at` if the row is still as it was read: when a concurrent delete or
-/// restore of the same row committed first, this one matches nothing and fails (`NOT_FOUND`
-/// to delete, `BAD_USER_INPUT` to restore), so its cascade and audit entries never run twice.
-fn cascade_entries(
-    user: &user::Model,
-    posts: &[post::Model],
-    action: Action,
-    old: Option<chrono::DateTime<chrono::Utc>>,
-    new: Option<chrono::DateTime<chrono::Utc>>,
-) -> Vec<Entry> {
-    let rows = std::iter::once((TABLE, user.id)).chain(posts.iter().map(|p| (super::post::TABLE, p.id)));
-    audit::deletion_entries(user.organization_id, rows, action, old, new)
 }
