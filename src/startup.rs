@@ -168,6 +168,7 @@ impl Application {
         let schema = graphql::build(database.db.clone(), &options);
         let engine = graphql::execute::Engine {
             types: graphql::order::Types::of_sdl(&schema.sdl()),
+            shape: graphql::limits::Shape::of_sdl(&schema.sdl()),
             introspection_schema: graphql::build_for_introspection(database.db.clone(), &options),
             schema,
             limits: options.limits,

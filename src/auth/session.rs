@@ -20,19 +20,12 @@ fn rejected(message: &str) -> ApiError {
     ApiError::Unauthenticated(message.to_owned())
 }
 
-/// No header is anonymous; any header that is not a valid token for a live user is
-/// `UNAUTHENTICATED`, never anonymous. `account` looks up a user's token (one query).
-pub async fn viewer<F, Fut>(
-    verifier: &Verifier,
-    header: Option<&[u8]>,
-    account: F,
-) -> Result<Viewer, ApiError>
-where
-    F: FnOnce(i32) -> Fut,
-    Fut: Future<Output = Result<Option<Account>, ApiError>>,
-{
+/// The subject of an `Authorization` header, checked without the database: `None` for
+/// no header (anonymous); any header that is not a valid token is `UNAUTHENTICATED`, never
+/// anonymous.
+pub fn subject(verifier: &Verifier, header: Option<&[u8]>) -> Result<Option<Subject>, ApiError> {
     let Some(value) = header else {
-        return Ok(Viewer::Anonymous);
+        return Ok(None);
     };
     let value = std::str::from_utf8(value).map_err(|_| rejected("Malformed Authorization header"))?;
     let token = value
@@ -41,9 +34,27 @@ where
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| rejected("Authorization must be `Bearer <token>`"))?;
-    match verifier.verify(token)? {
-        Subject::PlatformAdmin(subject) => Ok(Viewer::PlatformAdmin { subject }),
-        Subject::User(id) => {
+    verifier.verify(token).map(Some)
+}
+
+/// The rate-limit key of a verified subject (the same as `Viewer::label`).
+pub fn label(subject: &Subject) -> String {
+    match subject {
+        Subject::User(id) => format!("user:{id}"),
+        Subject::PlatformAdmin(subject) => format!("platform_admin:{subject}"),
+    }
+}
+
+/// The caller a subject names; `account` looks up a user's token (one query).
+pub async fn viewer<F, Fut>(subject: Option<Subject>, account: F) -> Result<Viewer, ApiError>
+where
+    F: FnOnce(i32) -> Fut,
+    Fut: Future<Output = Result<Option<Account>, ApiError>>,
+{
+    match subject {
+        None => Ok(Viewer::Anonymous),
+        Some(Subject::PlatformAdmin(subject)) => Ok(Viewer::PlatformAdmin { subject }),
+        Some(Subject::User(id)) => {
             let account = account(id)
                 .await?
                 .ok_or_else(|| rejected("The token's user does not exist"))?;

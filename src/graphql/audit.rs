@@ -56,9 +56,10 @@ impl AuditLog {
     async fn new_values(&self) -> Option<Json<serde_json::Value>> {
         self.0.new_values.clone().map(Json)
     }
-    /// The client address the change came from.
-    async fn ip_address(&self) -> Option<&str> {
-        self.0.ip_address.as_deref()
+    /// The client address the change came from (null for org admins when a platform
+    /// operator made the change).
+    async fn ip_address(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(service::audit::visible_actor(viewer(ctx)?, &self.0).0)
     }
     /// When the change was recorded (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
@@ -76,9 +77,10 @@ impl AuditLog {
             .map_err(ApiError::from)?
             .map(User))
     }
-    /// Who acted when there is no user: `platform_admin:<token subject>`.
-    async fn actor_subject(&self) -> Option<&str> {
-        self.0.actor_subject.as_deref()
+    /// Who acted when there is no user: `platform_admin:<token subject>` (just
+    /// `platform_admin` for org admins, who do not see the operator's identity).
+    async fn actor_subject(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(service::audit::visible_actor(viewer(ctx)?, &self.0).1)
     }
 }
 

@@ -15,11 +15,15 @@ use super::{
     BlogSchema,
     documents::{DocumentCache, Parsed},
     introspection,
-    limits::Limits,
+    limits::{self, Limits},
     order, persisted, trusted,
 };
 use crate::{
-    auth::{Actor, Viewer, jwt::Verifier, session},
+    auth::{
+        Actor, Viewer,
+        jwt::{Subject, Verifier},
+        session,
+    },
     db::{self, Db},
     error::{self, ApiError, ApiResult},
     loaders::Loaders,
@@ -32,6 +36,8 @@ pub struct Engine {
     /// `None` where introspection is off.
     pub introspection_schema: Option<BlogSchema>,
     pub limits: Limits,
+    /// The schema's fields, for measuring documents against `limits`.
+    pub shape: limits::Shape,
     pub documents: DocumentCache,
     /// Apollo persisted queries; `None` when turned off.
     pub persisted: Option<persisted::Store>,
@@ -141,12 +147,20 @@ impl Engine {
         let document = self.documents.get(&request.query);
         let operation = operation_of(&request, document.as_deref().map(|d| &d.original));
         if let Some(doc) = &document {
-            let checked = self.limits.check(&doc.original).and_then(|()| {
-                match definition(&doc.original, request.operation_name.as_deref()) {
+            let op = definition(&doc.original, request.operation_name.as_deref());
+            let checked = self
+                .limits
+                .check(
+                    &self.shape,
+                    &doc.original,
+                    op,
+                    &request.variables,
+                    operation.introspection,
+                )
+                .and_then(|()| match op {
                     Some(op) if operation.introspection => introspection::check(op, &doc.original),
                     _ => Ok(()),
-                }
-            });
+                });
             if let Err(error) = checked {
                 return Err(Box::new(Rejected {
                     operation,
@@ -163,18 +177,20 @@ impl Engine {
         })
     }
 
-    /// The caller of an `Authorization` header value (one statement for a user's token).
+    /// The subject of an `Authorization` header value, checked without the database.
+    pub fn subject(&self, header: Option<&[u8]>) -> ApiResult<Option<Subject>> {
+        session::subject(&self.verifier, header)
+    }
+
+    /// The caller a verified subject names (one statement for a user's token).
     pub async fn authenticate(
         &self,
-        header: Option<&[u8]>,
+        subject: Option<Subject>,
         statements: &Arc<AtomicU64>,
     ) -> ApiResult<Viewer> {
         let lookup = |id| service::account::for_token(&self.db, id);
         db::REQUEST_STATEMENTS
-            .scope(
-                statements.clone(),
-                session::viewer(&self.verifier, header, lookup),
-            )
+            .scope(statements.clone(), session::viewer(subject, lookup))
             .await
     }
 

@@ -54,6 +54,8 @@ impl Options {
             limits: limits::Limits {
                 max_aliases: config.max_aliases,
                 max_root_fields: config.max_root_fields,
+                max_depth: config.max_depth,
+                max_complexity: config.max_complexity,
             },
             introspection: config.introspection_enabled(),
             suggestions: !config.is_production(),

@@ -162,13 +162,22 @@ impl OrganizationQuery {
         #[graphql(desc = "Page size from the end (0–100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to end before.")] before: Option<String>,
         #[graphql(desc = "Conditions the organizations must meet.")] filter: Option<OrganizationFilter>,
-        #[graphql(desc = "Sort order (default CREATED_AT ASC).")] order_by: Option<OrganizationOrder>,
+        #[graphql(
+            desc = "Sort order (default CREATED_AT ASC; NAME ASC for anonymous callers, who may \
+                          not order by CREATED_AT nor filter by `plan` or `isActive`)."
+        )]
+        order_by: Option<OrganizationOrder>,
         #[graphql(desc = "Include soft-deleted organizations (admins only).", default = false)]
         include_deleted: bool,
     ) -> Result<Conn<Organization>> {
         let filter = filter.unwrap_or_default();
+        let viewer = viewer(ctx)?;
+        // Anonymous callers cannot read `createdAt`: their default order is by name.
         let order = order_by.unwrap_or(OrganizationOrder {
-            field: OrganizationOrderField::CreatedAt,
+            field: match viewer {
+                crate::auth::Viewer::Anonymous => OrganizationOrderField::Name,
+                _ => OrganizationOrderField::CreatedAt,
+            },
             direction: OrderDirection::Asc,
         });
         let list = OrganizationList {
@@ -184,7 +193,7 @@ impl OrganizationQuery {
             page: page_args(first, after, last, before),
             include_deleted,
         };
-        let page = service::organization::page(db(ctx)?, viewer(ctx)?, &list, selects_rows(ctx)).await?;
+        let page = service::organization::page(db(ctx)?, viewer, &list, selects_rows(ctx)).await?;
         Ok(connection(page, Organization))
     }
 

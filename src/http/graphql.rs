@@ -14,9 +14,14 @@ use axum::{
 };
 use tracing::Instrument;
 
-use super::{AppState, metrics::operation_label, rate_limit::Caller, security};
+use super::{
+    AppState,
+    metrics::{Outcome, operation_label},
+    rate_limit::Caller,
+    security,
+};
 use crate::{
-    auth::{Actor, Viewer, client_ip::client_ip},
+    auth::{Actor, client_ip::client_ip, session},
     error::{ApiError, code_of},
     graphql::execute::Rejected,
 };
@@ -156,6 +161,30 @@ async fn handle(
 ) -> Response {
     let started = Instant::now();
     let engine = &state.engine;
+    // The rate limit comes first, keyed as soon as the caller is known: the token is
+    // verified (no database) and the bucket checked before parsing, limits or the
+    // token's database lookup. An invalid token counts against its IP.
+    let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    let subject = engine.subject(authorization);
+    let ip = client_ip(
+        peer.ip(),
+        forwarded_for(headers).as_deref(),
+        &state.trusted_proxies,
+    )
+    .to_string();
+    let subject_label = subject.as_ref().ok().and_then(|s| s.as_ref()).map(session::label);
+    let caller = match &subject_label {
+        Some(label) => Caller::SignedIn(label),
+        None => Caller::Anonymous(&ip),
+    };
+    if let Err(wait) = state.rate_limiter.check(caller).await {
+        record(
+            &operation_label(None, Outcome::Refused),
+            &["RATE_LIMITED"],
+            started,
+        );
+        return rate_limited(wait);
+    }
     let prepared = match engine.prepare(request, document_id.as_deref()).await {
         Ok(prepared) => prepared,
         Err(rejected) => {
@@ -165,7 +194,7 @@ async fn handle(
                 malformed,
             } = *rejected;
             record(
-                &operation_label(operation.name.as_deref()),
+                &operation_label(operation.name.as_deref(), Outcome::Refused),
                 &[error.code()],
                 started,
             );
@@ -195,42 +224,43 @@ async fn handle(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let operation = operation_label(prepared.operation.name.as_deref());
+    let name = prepared.operation.name.clone();
     let request_id = format!("{:016x}", rand::random::<u64>());
-    let span = tracing::info_span!("request", request_id, operation);
+    let span = tracing::info_span!(
+        "request",
+        request_id,
+        operation = operation_label(name.as_deref(), Outcome::Refused)
+    );
     async move {
         let statements = Arc::new(AtomicU64::new(0));
-        let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-        let viewer = match engine.authenticate(authorization, &statements).await {
+        let viewer = match subject {
+            Ok(subject) => engine.authenticate(subject, &statements).await,
+            Err(e) => Err(e),
+        };
+        let viewer = match viewer {
             Ok(viewer) => viewer,
             Err(e) => {
                 let status = match e {
                     ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
                     _ => StatusCode::SERVICE_UNAVAILABLE,
                 };
-                record(&operation, &[e.code()], started);
+                record(
+                    &operation_label(name.as_deref(), Outcome::Refused),
+                    &[e.code()],
+                    started,
+                );
                 return api_error(status, &e);
             }
         };
         let viewer_label = viewer.label();
-        let ip = client_ip(
-            peer.ip(),
-            forwarded_for(headers).as_deref(),
-            &state.trusted_proxies,
-        )
-        .to_string();
-        let caller = match &viewer {
-            Viewer::Anonymous => Caller::Anonymous(&ip),
-            _ => Caller::SignedIn(&viewer_label),
-        };
-        if let Err(wait) = state.rate_limiter.check(caller).await {
-            record(&operation, &["RATE_LIMITED"], started);
-            return rate_limited(wait);
-        }
         let actor = Actor { viewer, ip: Some(ip) };
         let response = engine.execute(prepared, actor, &statements).await;
         let codes: Vec<&str> = response.errors.iter().map(code_of).collect();
-        record(&operation, &codes, started);
+        record(
+            &operation_label(name.as_deref(), Outcome::Executed),
+            &codes,
+            started,
+        );
         tracing::info!(
             target: "blogql::request",
             viewer = viewer_label,

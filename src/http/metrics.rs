@@ -1,6 +1,9 @@
 //! `GET /metrics`: Prometheus text. Requests and latency by operation, errors by code,
 //! SQL statements, pool gauges.
-use std::sync::OnceLock;
+use std::{
+    collections::HashSet,
+    sync::{LazyLock, Mutex, OnceLock},
+};
 
 use axum::extract::State;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -33,7 +36,9 @@ pub fn handle() -> &'static PrometheusHandle {
 pub fn register() {
     handle();
     metrics::counter!("blogql_db_statements_total").increment(0);
-    metrics::counter!("blogql_http_requests_total", "operation" => "anonymous").increment(0);
+    for operation in ["anonymous", "other"] {
+        metrics::counter!("blogql_http_requests_total", "operation" => operation).increment(0);
+    }
     for code in crate::error::CODES {
         metrics::counter!("blogql_graphql_errors_total", "code" => code).increment(0);
     }
@@ -49,14 +54,46 @@ pub async fn render(State(state): State<AppState>) -> String {
     handle().render()
 }
 
-/// A bounded label for an operation name chosen by the client.
-pub fn operation_label(name: Option<&str>) -> String {
-    match name {
-        Some(name) if !name.is_empty() => name
+/// Operation names a label may carry. Names come from clients and `/metrics` is public;
+/// each name adds a set of series, so past this many the rest share `other`.
+pub const MAX_OPERATION_LABELS: usize = 200;
+
+static OPERATIONS: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+
+/// How far a request got.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran: its operation name may become a label.
+    Executed,
+    /// Refused before it ran (bad token, rate limit, a limit, not in the safelist): its name
+    /// is a label only if an executed request made it one.
+    Refused,
+}
+
+/// A bounded label for an operation name chosen by the client: `anonymous` for none, the
+/// name (sanitized) once an executed request has made it one of at most
+/// `MAX_OPERATION_LABELS`, else `other`.
+pub fn operation_label(name: Option<&str>, outcome: Outcome) -> String {
+    let name: String = match name {
+        Some(name) => name
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect(),
-        _ => "anonymous".into(),
+        None => String::new(),
+    };
+    if name.is_empty() {
+        return "anonymous".into();
     }
+    let Ok(mut known) = OPERATIONS.lock() else {
+        return "other".into();
+    };
+    if known.contains(&name) {
+        return name;
+    }
+    if outcome == Outcome::Executed && known.len() < MAX_OPERATION_LABELS {
+        known.insert(name.clone());
+        return name;
+    }
+    "other".into()
 }

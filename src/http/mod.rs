@@ -3,7 +3,7 @@
 mod graphiql;
 mod graphql;
 mod health;
-mod metrics;
+pub mod metrics;
 pub mod rate_limit;
 mod security;
 

@@ -34,8 +34,37 @@ struct Bucket {
     updated: Instant,
 }
 
+/// In-process buckets. A bucket idle for a minute is full again, the same as no bucket,
+/// so once the map grows past `SWEEP_ABOVE` those are dropped (at most once a second):
+/// the map holds only callers seen in the last minute.
+#[derive(Default)]
+struct Local {
+    buckets: HashMap<String, Bucket>,
+    swept: Option<Instant>,
+}
+
+const SWEEP_ABOVE: usize = 4_096;
+/// Every quota refills from empty to full in a minute (`per_minute` tokens at
+/// `per_minute / 60` a second).
+const REFILLED: Duration = Duration::from_secs(60);
+
+impl Local {
+    fn sweep(&mut self, now: Instant) {
+        if self.buckets.len() <= SWEEP_ABOVE
+            || self
+                .swept
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.buckets
+            .retain(|_, b| now.duration_since(b.updated) < REFILLED);
+        self.swept = Some(now);
+    }
+}
+
 enum Store {
-    Local(Mutex<HashMap<String, Bucket>>),
+    Local(Mutex<Local>),
     Redis(ConnectionManager),
 }
 
@@ -106,7 +135,7 @@ impl RateLimiter {
     pub async fn check(&self, caller: Caller<'_>) -> Result<(), Duration> {
         let (quota, key) = match caller {
             Caller::SignedIn(who) => (self.signed_in, format!("{}:{who}", self.prefix)),
-            Caller::Anonymous(ip) => (self.anonymous, format!("{}:ip:{ip}", self.prefix)),
+            Caller::Anonymous(ip) => (self.anonymous, format!("{}:ip:{}", self.prefix, network(ip))),
         };
         if quota.per_minute == 0 {
             return Ok(());
@@ -135,12 +164,28 @@ impl RateLimiter {
     }
 }
 
-fn take_local(buckets: &Mutex<HashMap<String, Bucket>>, key: &str, quota: Quota) -> Result<(), Duration> {
-    let Ok(mut buckets) = buckets.lock() else {
+/// The network an anonymous caller is limited by: its IPv4 address, or the /64 of an IPv6
+/// address (one subscriber's allocation: rotating addresses inside it is free).
+fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    }
+}
+
+fn take_local(local: &Mutex<Local>, key: &str, quota: Quota) -> Result<(), Duration> {
+    let Ok(mut local) = local.lock() else {
         return Ok(());
     };
     let now = Instant::now();
-    let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+    local.sweep(now);
+    let bucket = local.buckets.entry(key.to_owned()).or_insert(Bucket {
         tokens: quota.capacity(),
         updated: now,
     });
@@ -154,5 +199,32 @@ fn take_local(buckets: &Mutex<HashMap<String, Bucket>>, key: &str, quota: Quota)
         Err(Duration::from_secs_f64(
             (1.0 - bucket.tokens) / quota.refill_per_second(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_callers_share_their_64_and_ipv4_stays_whole() {
+        assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+        assert_eq!(network("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(network("192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn idle_buckets_are_dropped_once_the_map_is_large() {
+        let limiter = Mutex::new(Local::default());
+        let quota = Quota::per_minute(10);
+        for i in 0..=SWEEP_ABOVE {
+            take_local(&limiter, &format!("ip:{i}"), quota).unwrap();
+        }
+        let mut local = limiter.lock().unwrap();
+        assert_eq!(local.buckets.len(), SWEEP_ABOVE + 1);
+        // A minute later every bucket is full again: all go.
+        local.sweep(Instant::now() + REFILLED);
+        assert!(local.buckets.is_empty());
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! `organizations { users(first: 5) }` asks for the first five users of each organization.
 //! One query reads them for all parents: on PostgreSQL a `LATERAL` subquery per parent
-//! with `LIMIT` (an index range scan that stops at the page), on SQLite `ROW_NUMBER() OVER
-//! (PARTITION BY parent ORDER BY key, id)` keeping `fetch_limit` rows per parent. Keyset
+//! with `LIMIT` (an index range scan that stops at the page), on SQLite a `UNION ALL` of
+//! one such `LIMIT`ed read per parent. Keyset
 //! bounds, filters and order are the same as for a top-level list. Loaders are keyed by
 //! (parent id, list arguments), so parents asking for the same page share one query.
 use std::{collections::HashMap, sync::Arc};
@@ -65,14 +65,21 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
             if parents.is_empty() {
                 continue; // `by_list` never makes an empty group; `VALUES ()` would not build.
             }
-            let statement = match self.db.get_database_backend() {
-                DbBackend::Postgres => lateral_pages(list, &self.viewer, &window, &parents)?,
-                backend => numbered_pages(list, &self.viewer, &window, &parents, backend)?,
+            let statements = match self.db.get_database_backend() {
+                DbBackend::Postgres => vec![lateral_pages(list, &self.viewer, &window, &parents)?],
+                backend => parents
+                    .chunks(MAX_UNION_PARTS)
+                    .map(|chunk| limited_pages(list, &self.viewer, &window, chunk, backend))
+                    .collect::<Result<_, _>>()?,
             };
-            let rows = Model::<L>::find_by_statement(statement)
-                .all(&self.db)
-                .await
-                .map_err(|e| Arc::new(e.into()))?;
+            let mut rows = Vec::new();
+            for statement in statements {
+                let part = Model::<L>::find_by_statement(statement)
+                    .all(&self.db)
+                    .await
+                    .map_err(|e| Arc::new(e.into()))?;
+                rows.extend(part);
+            }
             let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
             for row in rows {
                 rows_of.entry(list.parent_of(&row)).or_default().push(row);
@@ -88,10 +95,16 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
     }
 }
 
-/// The pages of `parents` in one statement, for databases without `LATERAL` (SQLite):
-/// each parent's rows numbered with `ROW_NUMBER() OVER (PARTITION BY parent …)`, the first
-/// `fetch_limit` kept. The window reads every row of every parent before cutting.
-fn numbered_pages<L: ChildList>(
+/// Parents per SQLite statement: each is one part of a `UNION ALL`, and SQLite allows
+/// at most 500 (`SQLITE_MAX_COMPOUND_SELECT`).
+const MAX_UNION_PARTS: usize = 400;
+
+/// The pages of `parents` in one statement, for databases without `LATERAL` (SQLite): a
+/// `UNION ALL` of one `… WHERE parent = ? ORDER BY key, id LIMIT n` per parent, so each
+/// reads its page down the index and stops (a window over every child of every parent
+/// numbered them all before cutting). The outer `ORDER BY` gives each parent's rows in
+/// fetch order.
+fn limited_pages<L: ChildList>(
     list: &L,
     viewer: &Viewer,
     window: &Window,
@@ -99,21 +112,37 @@ fn numbered_pages<L: ChildList>(
     backend: DbBackend,
 ) -> Result<Statement, ApiError> {
     let (sort, _) = list.sort();
-    let row_number = format!(
-        "ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {order})",
-        parent = quoted::<L::Entity>(list.parent_column()),
-        order = order_sql::<L::Entity>(window, &sort),
-    );
-    let inner = window
-        .bound(list.select(viewer)?, &sort)
-        .filter(list.parent_column().is_in(parents.iter().copied()))
-        .expr_as(Expr::cust(row_number), RN)
-        .into_query();
+    let order = window.order(&sort);
+    let mut union: Option<sea_orm::sea_query::SelectStatement> = None;
+    for (i, parent) in parents.iter().enumerate() {
+        let page = window
+            .bound(list.select(viewer)?, &sort)
+            .filter(list.parent_column().eq(*parent))
+            .order_by(sort.column, order.clone())
+            .order_by(sort.id_column, order.clone())
+            .limit(window.fetch_limit())
+            .into_query();
+        // Wrapped, so each part keeps its own ORDER BY and LIMIT.
+        let part = Query::select()
+            .column(Asterisk)
+            .from_subquery(page, Alias::new(format!("p{i}")))
+            .to_owned();
+        match &mut union {
+            None => union = Some(part),
+            Some(union) => {
+                union.union(sea_orm::sea_query::UnionType::All, part);
+            }
+        }
+    }
+    let union = union.ok_or_else(|| ApiError::Internal("a page of no parents".into()))?;
     let query = Query::select()
         .column(Asterisk)
-        .from_subquery(inner, Alias::new("page"))
-        .and_where(Expr::col(Alias::new(RN)).lte(window.fetch_limit()))
-        .order_by(Alias::new(RN), sea_orm::sea_query::Order::Asc)
+        .from_subquery(union, Alias::new("page"))
+        .order_by(
+            (Alias::new("page"), Alias::new(sort.column.as_str())),
+            order.clone(),
+        )
+        .order_by((Alias::new("page"), Alias::new(sort.id_column.as_str())), order)
         .to_owned();
     Ok(backend.build(&query))
 }
@@ -252,4 +281,64 @@ pub async fn load_page<L: ChildList>(
         Box::pin(async move { Ok(counts.load_one(key).await?.unwrap_or(0)) })
     });
     Ok(window.page(rows, sort.field, key_of, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, Database};
+
+    use super::*;
+    use crate::{
+        query::PageArgs,
+        service::post::{PostChildren, PostConditions, PostList, PostSort},
+    };
+
+    /// SQLite reads each parent's page down an index and stops at its `LIMIT`: the plan has
+    /// one index search per parent and no window over every child (the statement that
+    /// numbered all children of all parents before cutting to `first`).
+    #[tokio::test]
+    async fn sqlite_pages_are_bounded_per_parent() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        migration::Migrator::up(&db, None).await.unwrap();
+        let list = PostChildren {
+            by_author: true,
+            list: PostList {
+                filter: PostConditions::default(),
+                sort: PostSort::default(),
+                descending: true,
+                page: PageArgs {
+                    first: Some(5),
+                    ..PageArgs::default()
+                },
+                include_deleted: false,
+                with_content: false,
+            },
+        };
+        let viewer = Viewer::PlatformAdmin {
+            subject: "test".into(),
+        };
+        let window = list.window().unwrap();
+        let statement = limited_pages(&list, &viewer, &window, &[1, 2, 3], DbBackend::Sqlite).unwrap();
+        assert!(!statement.sql.contains("ROW_NUMBER"), "{}", statement.sql);
+        assert_eq!(statement.sql.matches("LIMIT").count(), 3, "{}", statement.sql);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let plan: Vec<String> = db
+            .query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(3).unwrap())
+            .collect();
+        let searches = plan
+            .iter()
+            .filter(|p| p.starts_with("SEARCH posts USING INDEX"))
+            .count();
+        assert_eq!(searches, 3, "{plan:#?}");
+        assert!(!plan.iter().any(|p| p.starts_with("SCAN posts")), "{plan:#?}");
+    }
 }

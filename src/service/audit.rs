@@ -26,6 +26,20 @@ pub struct Entry {
     pub new_values: Option<Value>,
 }
 
+/// The `(ipAddress, actorSubject)` of an entry as `viewer` may see them. A platform
+/// operator's address and token subject are the platform's, not the organization's: org
+/// admins see `platform_admin` as the subject and no address (GitHub's enterprise audit
+/// log and Auth0 do the same for staff actions). Platform admins see everything.
+pub fn visible_actor<'a>(viewer: &Viewer, entry: &'a audit_log::Model) -> (Option<&'a str>, Option<&'a str>) {
+    let subject = entry.actor_subject.as_deref();
+    match subject {
+        Some(s) if s.starts_with("platform_admin:") && !viewer.is_platform_admin() => {
+            (None, Some("platform_admin"))
+        }
+        _ => (entry.ip_address.as_deref(), subject),
+    }
+}
+
 /// The stored row as a JSON object keyed by column name.
 pub fn snapshot<T: Serialize>(row: &T) -> Value {
     serde_json::to_value(row).unwrap_or(Value::Null)

@@ -47,6 +47,25 @@ pub async fn page(
     list: &OrganizationList,
     rows_wanted: bool,
 ) -> ApiResult<Page<organization::Model>> {
+    // Anonymous callers read only `name` and `slug`: filtering or ordering by anything
+    // else would tell them what they cannot read (which organizations are ENTERPRISE, in
+    // which order they were created; a cursor would carry the time).
+    if matches!(viewer, Viewer::Anonymous) {
+        let hidden = match (&list.filter, list.sort) {
+            (OrganizationConditions { plan: Some(_), .. }, _) => Some("filter by `plan`"),
+            (
+                OrganizationConditions {
+                    is_active: Some(_), ..
+                },
+                _,
+            ) => Some("filter by `isActive`"),
+            (_, OrganizationSort::CreatedAt) => Some("order organizations by CREATED_AT"),
+            _ => None,
+        };
+        if let Some(what) = hidden {
+            return Err(ApiError::Unauthenticated(format!("Sign in to {what}")));
+        }
+    }
     let mut select = scope::organizations(viewer, guard::deleted(viewer, list.include_deleted)?);
     if let Some(plan) = list.filter.plan {
         select = select.filter(organization::Column::Plan.eq(plan));

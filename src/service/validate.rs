@@ -106,9 +106,10 @@ pub fn content(value: &str) -> ApiResult<String> {
     clean("content", value).map(|_| value.to_owned())
 }
 
-/// A search term, escaped for `LIKE … ESCAPE '\'` so `%`, `_` and `\` match literally.
+/// A search term (at most 200 characters), escaped for `LIKE … ESCAPE '\'` so `%`, `_`
+/// and `\` match literally.
 pub fn search_pattern(value: &str) -> ApiResult<String> {
-    let value = clean("search", value)?.to_lowercase();
+    let value = length("search", clean("search", value)?, 0, 200)?.to_lowercase();
     let mut pattern = String::with_capacity(value.len() + 2);
     pattern.push('%');
     for c in value.chars() {

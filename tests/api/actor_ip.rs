@@ -277,3 +277,38 @@ async fn forwarded_for_header_lines_form_one_list() {
         assert_eq!(entry["ipAddress"], *expected, "{headers:?}");
     }
 }
+
+/// A platform operator's address and token subject are the platform's: an org admin
+/// reading their audit log sees `platform_admin` and no address; the platform admin sees
+/// both. The organization's own users' entries are shown in full to its admin.
+#[tokio::test]
+async fn org_admins_do_not_see_a_platform_operators_address_or_subject() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    edit_post(&app, w.post, "By its author", &app.user_token(w.member), &[]).await;
+    edit_post(&app, w.post, "By the operator", &app.platform_token(), &[]).await;
+    let admin = app.user_token(w.admin);
+    let read = |token: String| {
+        let app = &app;
+        async move {
+            app.ok(ENTRIES, json!({ "t": "posts", "r": w.post }), Some(&token))
+                .await["auditLogs"]["nodes"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    let as_admin = read(admin).await;
+    let (by_member, by_operator) = (&as_admin[1], &as_admin[2]);
+    assert_eq!(by_member["actor"]["databaseId"], w.member, "{by_member}");
+    assert_eq!(by_member["ipAddress"], "127.0.0.1", "{by_member}");
+    assert!(by_operator["ipAddress"].is_null(), "{by_operator}");
+    assert_eq!(by_operator["actorSubject"], "platform_admin", "{by_operator}");
+    let as_platform = read(app.platform_token()).await;
+    let by_operator = as_platform.last().unwrap();
+    assert_eq!(by_operator["ipAddress"], "127.0.0.1", "{by_operator}");
+    assert_eq!(
+        by_operator["actorSubject"], "platform_admin:tests",
+        "{by_operator}"
+    );
+}

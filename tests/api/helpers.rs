@@ -298,3 +298,9 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The global (`node`) id of a record: base64 of `Type:id`.
+pub fn global_id(kind: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))
+}

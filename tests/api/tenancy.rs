@@ -817,3 +817,60 @@ async fn emails_are_visible_only_inside_the_organization() {
         .to_string();
     assert!(text.contains("membera@example.com"), "{text}");
 }
+
+/// Anonymous callers read an organization's `name` and `slug` only: they cannot filter by
+/// `plan` or `isActive` nor order by creation time (which listed exactly the ENTERPRISE
+/// organizations, and put `createdAt` in every cursor); their lists are ordered by name.
+#[tokio::test]
+async fn anonymous_callers_cannot_filter_or_order_by_what_they_cannot_read() {
+    let app = TestApp::spawn().await;
+    let platform = app.platform_token();
+    for (name, slug, plan) in [("Zeta", "zeta", "ENTERPRISE"), ("Alpha", "alpha", "FREE")] {
+        app.ok(
+            "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id } }",
+            json!({ "i": { "name": name, "slug": slug, "plan": plan } }),
+            Some(&platform),
+        )
+        .await;
+    }
+    for query in [
+        "{ organizations(filter: {plan: ENTERPRISE}) { nodes { slug } } }",
+        "{ organizations(filter: {isActive: true}) { nodes { slug } } }",
+        "{ organizations(orderBy: {field: CREATED_AT, direction: ASC}) { nodes { slug } } }",
+    ] {
+        let (code, body) = app.err(query, json!({}), None).await;
+        assert_eq!(code, "UNAUTHENTICATED", "{query}: {body}");
+    }
+    let data = app
+        .ok(
+            "{ organizations { edges { cursor node { slug } } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let edges = data["organizations"]["edges"].as_array().unwrap();
+    let slugs: Vec<&str> = edges
+        .iter()
+        .map(|e| e["node"]["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["alpha", "zeta"], "anonymous lists are ordered by name");
+    for edge in edges {
+        let cursor = edge["cursor"].as_str().unwrap();
+        let raw = STANDARD
+            .decode(cursor)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor))
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        let year = chrono::Utc::now().format("%Y").to_string();
+        assert!(!text.contains(&year), "the cursor carries a time: {text}");
+    }
+    // Signed in, the same filters and order work.
+    let data = app
+        .ok(
+            "{ organizations(filter: {plan: ENTERPRISE}, orderBy: {field: CREATED_AT, direction: ASC}) { nodes { slug } } }",
+            json!({}),
+            Some(&platform),
+        )
+        .await;
+    assert_eq!(data["organizations"]["nodes"], json!([{ "slug": "zeta" }]));
+}

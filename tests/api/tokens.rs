@@ -504,3 +504,24 @@ async fn provider_tokens_with_aud_arrays_and_custom_user_claims_work() {
         &call(&app, Some(&format!("Bearer {}", hs256(&wrong_aud))), probe).await,
     );
 }
+
+/// RFC 7519 makes `sub` a string: a numeric `sub` is refused (never anonymous), while a
+/// custom user claim may hold a number (see the test above).
+#[tokio::test]
+async fn a_numeric_sub_is_refused() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("Acme", "acme").await;
+    let user = app.create_user(org, "alice", "MEMBER").await;
+    let probe = "{ viewer { databaseId } }";
+    let numeric = json!({ "sub": user, "exp": now() + 600 });
+    assert_rejected(
+        "numeric sub",
+        &call(&app, Some(&format!("Bearer {}", hs256(&numeric))), probe).await,
+    );
+    let string = json!({ "sub": user.to_string(), "exp": now() + 600 });
+    assert_user(
+        "string sub",
+        &call(&app, Some(&format!("Bearer {}", hs256(&string))), probe).await,
+        user,
+    );
+}

@@ -491,9 +491,9 @@ async fn keys_under_an_abstract_field_follow_the_objects_own_fragments() {
     let alice = app.create_user(org, "alice", "MEMBER").await;
     let post = app.create_post(alice, "Hello", "PUBLISHED").await;
     let ids = json!([
-        common_id("User", alice),
-        common_id("Post", post),
-        common_id("Organization", org)
+        crate::helpers::global_id("User", alice),
+        crate::helpers::global_id("Post", post),
+        crate::helpers::global_id("Organization", org)
     ]);
     let query = "query($ids: [ID!]!) { nodes(ids: $ids) { \
                  ... on User { a: id b: username } ... on Post { b: title a: id } ...O } } \
@@ -507,9 +507,4 @@ async fn keys_under_an_abstract_field_follow_the_objects_own_fragments() {
         assert_eq!(keys(&nodes[2]), ["b", "a", "c"], "{data}");
         assert_eq!(nodes[1]["b"], "Hello");
     }
-}
-
-fn common_id(kind: &str, id: i64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))
 }
