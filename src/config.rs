@@ -27,6 +27,12 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     PrintSchema,
+    /// Write a consistent copy of the SQLite database to PATH while the server runs
+    /// (`VACUUM INTO`). On PostgreSQL use `pg_dump`.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: PathBuf,
+    },
     /// Mint a token from the configured secret, for scripts and development.
     Token {
         /// The user's database id.
@@ -308,6 +314,14 @@ pub struct Config {
     )]
     pub redis_key_prefix: String,
 
+    /// SQLite page cache per connection, in KiB (the pool keeps one per connection).
+    #[arg(long, env = "BLOGQL_SQLITE_CACHE_KIB", value_name = "BLOGQL_SQLITE_CACHE_KIB", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(64..=1_048_576), global = true)]
+    pub sqlite_cache_kib: u32,
+
+    /// SQLite memory map per connection, in MiB (0: reads go through the page cache).
+    #[arg(long, env = "BLOGQL_SQLITE_MMAP_MIB", value_name = "BLOGQL_SQLITE_MMAP_MIB", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=65_536), global = true)]
+    pub sqlite_mmap_mib: u32,
+
     /// Do not run migrations at start-up.
     #[arg(long, env = "BLOGQL_NO_MIGRATE", value_parser = BoolishValueParser::new(), global = true)]
     pub no_migrate: bool,
@@ -322,6 +336,13 @@ impl Config {
             .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+    }
+
+    pub fn sqlite_memory(&self) -> crate::db::SqliteMemory {
+        crate::db::SqliteMemory {
+            cache_kib: self.sqlite_cache_kib,
+            mmap_mib: self.sqlite_mmap_mib,
+        }
     }
 
     pub fn is_production(&self) -> bool {

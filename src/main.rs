@@ -62,6 +62,26 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             print!("{}", graphql::sdl());
             Ok(())
         }
+        Command::Backup { path } => {
+            if !config.database_url.starts_with("sqlite") {
+                return Err(StartupError::Config(
+                    "backup copies SQLite databases; on PostgreSQL use pg_dump \
+                     (e.g. `pg_dump -Fc -f blogql.dump \"$DATABASE_URL\"`, restore with pg_restore)"
+                        .into(),
+                ));
+            }
+            if path.exists() {
+                return Err(StartupError::Config(format!("{} already exists", path.display())));
+            }
+            let target = path
+                .to_str()
+                .ok_or_else(|| StartupError::Config("the backup path must be UTF-8".into()))?;
+            let database = blogql::db::connect(&config.database_url, 1, config.log_sql, None).await?;
+            database.db.backup_sqlite(target).await?;
+            database.db.conn().clone().close().await?;
+            println!("blogql: backed up to {}", path.display());
+            Ok(())
+        }
         Command::Migrate { action } => {
             let database = blogql::db::connect(&config.database_url, 1, config.log_sql, None).await?;
             let db = database.db.conn();

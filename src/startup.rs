@@ -119,16 +119,28 @@ impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let secret = signing_secret(config)?;
         let verifier = verifier(config, secret.as_ref().map(|(s, _)| s.as_str()))?;
-        let database = db::connect(
+        let database = db::connect_with(
             &config.database_url,
             config.db_max_connections,
             config.log_sql,
             Some(std::time::Duration::from_secs(config.request_timeout_secs)),
+            config.sqlite_memory(),
         )
         .await?;
         if !config.no_migrate {
             Migrator::up(database.db.conn(), None).await?;
         }
+        // SQLite's `PRAGMA optimize` now and every hour (and at shutdown, in `Db::close`).
+        let maintained = database.db.clone();
+        maintained.maintain().await;
+        tokio::spawn(async move {
+            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            hourly.tick().await;
+            loop {
+                hourly.tick().await;
+                maintained.maintain().await;
+            }
+        });
         let rate_limiter = http::rate_limit::RateLimiter::new(
             http::rate_limit::Quota::per_minute(config.rate_limit_per_minute),
             http::rate_limit::Quota::per_minute(config.rate_limit_anonymous_per_minute),

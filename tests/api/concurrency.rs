@@ -383,3 +383,49 @@ async fn an_update_racing_a_delete_never_undeletes() {
         );
     }
 }
+
+/// SQLite writers are served in arrival order: with the write lock held elsewhere, eight
+/// `createPost` requests started one after another commit in the order they started
+/// (in SQLite's busy handler, retrying at growing intervals, order meant nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queued_sqlite_writers_commit_in_the_order_they_started() {
+    use sea_orm::{ConnectionTrait, Database};
+
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    if app.backend != crate::helpers::Backend::Sqlite {
+        return;
+    }
+    let org = app.create_org("Acme", "acme").await;
+    let author = app.create_user(org, "alice", "MEMBER").await;
+    let token = app.platform_token();
+    // Another process's write transaction holds SQLite's lock.
+    let holder = Database::connect(&app.database_url).await.unwrap();
+    holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let (app, token) = (app.clone(), token.clone());
+        writers.push(tokio::spawn(async move {
+            app.ok(
+                "mutation($i: CreatePostInput!) { createPost(input: $i) { databaseId } }",
+                json!({ "i": { "title": format!("w{i}"), "authorId": author.to_string() } }),
+                Some(&token),
+            )
+            .await
+        }));
+        // Each writer has reached the queue before the next starts (this orders the
+        // starts; nothing is measured).
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    holder.execute_unprepared("COMMIT").await.unwrap();
+    let mut ids = Vec::new();
+    for writer in writers {
+        ids.push(
+            writer.await.unwrap()["createPost"]["databaseId"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "the writers committed out of their arrival order");
+}

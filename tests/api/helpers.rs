@@ -99,6 +99,30 @@ impl TestApp {
             }
             _ => url.clone(),
         };
+        Self::launch(backend, url, server_url, dir, pg_database, extra).await
+    }
+
+    /// Spawns on an existing SQLite database (a backup, say), left in place afterwards.
+    pub async fn spawn_on(sqlite_url: &str) -> TestApp {
+        Self::launch(
+            Backend::Sqlite,
+            sqlite_url.to_owned(),
+            sqlite_url.to_owned(),
+            None,
+            None,
+            &[],
+        )
+        .await
+    }
+
+    async fn launch(
+        backend: Backend,
+        url: String,
+        server_url: String,
+        dir: Option<tempfile::TempDir>,
+        pg_database: Option<String>,
+        extra: &[&str],
+    ) -> TestApp {
         let mut args = vec![
             "blogql",
             "--database-url",
@@ -154,7 +178,7 @@ impl TestApp {
         match (&self._dir, &self.pg_database) {
             (Some(dir), _) => format!("sqlite://{}", dir.path().join("test.db").display()),
             (None, Some(name)) => with_database(&postgres_admin_url(), name),
-            (None, None) => unreachable!("a TestApp has a SQLite directory or a PostgreSQL database"),
+            (None, None) => self.database_url.clone(),
         }
     }
 

@@ -4,6 +4,7 @@ mod helpers;
 
 mod actor_ip;
 mod audit;
+mod backup;
 mod cascade;
 mod concurrency;
 mod faults;
