@@ -24,6 +24,14 @@ pub struct Model {
     pub content: Option<String>,
     pub status: Status,
     pub view_count: i32,
+    /// Unique per organization among live posts.
+    pub slug: String,
+    pub excerpt: Option<String>,
+    pub featured: bool,
+    /// When the post first became published; kept after.
+    pub published_at: Option<DateTimeUtc>,
+    /// The scheduled publication time (the scheduler is not built yet).
+    pub publish_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{post, user};
 
-const POST_COLUMNS: [post::Column; 10] = [
+const POST_COLUMNS: [post::Column; 15] = [
     post::Column::Id,
     post::Column::UserId,
     post::Column::OrganizationId,
@@ -19,6 +19,11 @@ const POST_COLUMNS: [post::Column; 10] = [
     post::Column::Content,
     post::Column::Status,
     post::Column::ViewCount,
+    post::Column::Slug,
+    post::Column::Excerpt,
+    post::Column::Featured,
+    post::Column::PublishedAt,
+    post::Column::PublishAt,
     post::Column::CreatedAt,
     post::Column::UpdatedAt,
     post::Column::DeletedAt,
@@ -70,9 +75,14 @@ impl FromQueryResult for PostWithAuthor {
             content: row.try_get_by_index(4)?,
             status: row.try_get_by_index(5)?,
             view_count: row.try_get_by_index(6)?,
-            created_at: row.try_get_by_index(7)?,
-            updated_at: row.try_get_by_index(8)?,
-            deleted_at: row.try_get_by_index(9)?,
+            slug: row.try_get_by_index(7)?,
+            excerpt: row.try_get_by_index(8)?,
+            featured: row.try_get_by_index(9)?,
+            published_at: row.try_get_by_index(10)?,
+            publish_at: row.try_get_by_index(11)?,
+            created_at: row.try_get_by_index(12)?,
+            updated_at: row.try_get_by_index(13)?,
+            deleted_at: row.try_get_by_index(14)?,
         };
         let u = POST_COLUMNS.len();
         let author = match row.try_get_by_index::<Option<i32>>(u)? {

@@ -71,6 +71,16 @@ impl Organization {
         require_sign_in(ctx)?;
         Ok(self.0.deleted_at)
     }
+    /// The organization's live post with this slug, if the caller may read it (anonymous
+    /// callers: published posts only).
+    async fn post(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The post's slug.")] slug: String,
+    ) -> Result<Option<Post>> {
+        let post = service::post::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug).await?;
+        Ok(post.map(Post))
+    }
     /// The organization's users, oldest first by default. Requires sign-in.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]

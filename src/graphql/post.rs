@@ -44,6 +44,23 @@ impl Post {
     async fn content(&self) -> Option<&str> {
         self.0.content.as_deref()
     }
+    /// The post's address within its organization: lowercase letters, digits and single
+    /// hyphens, unique among the organization's live posts (`Organization.post(slug:)`).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// A short summary for lists and previews, at most 500 characters.
+    async fn excerpt(&self) -> Option<&str> {
+        self.0.excerpt.as_deref()
+    }
+    /// Whether the post is featured (`PostFilter.featured`).
+    async fn featured(&self) -> bool {
+        self.0.featured
+    }
+    /// When the post first became PUBLISHED (UTC); kept if it goes back to draft.
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
     /// Publication state.
     async fn status(&self) -> PostStatus {
         self.0.status.into()
@@ -97,6 +114,8 @@ pub struct PostFilter {
     author_id: Option<ID>,
     /// Case-insensitive substring of the title or content; `%`, `_` and `\` match literally.
     search: Option<String>,
+    /// Only featured (true) or only other (false) posts.
+    featured: Option<bool>,
     /// Only posts created at or after this time.
     created_after: Option<DateTime<Utc>>,
     /// Only posts created before this time.
@@ -109,6 +128,7 @@ impl PostFilter {
             status: self.status.map(Into::into),
             author_id: ids::decode_opt(self.author_id.as_ref(), Kind::User, "authorId")?,
             search: self.search,
+            featured: self.featured,
             created_after: self.created_after,
             created_before: self.created_before,
         })
@@ -126,6 +146,8 @@ pub enum PostOrderField {
     ViewCount,
     /// Title.
     Title,
+    /// Publication time; lists only posts that have been published.
+    PublishedAt,
 }
 
 /// The order of a post list (default: newest first).
@@ -165,6 +187,7 @@ impl PostListArgs {
                 PostOrderField::UpdatedAt => PostSort::UpdatedAt,
                 PostOrderField::ViewCount => PostSort::ViewCount,
                 PostOrderField::Title => PostSort::Title,
+                PostOrderField::PublishedAt => PostSort::PublishedAt,
             },
             descending: order.direction.is_desc(),
             page: self.page,
@@ -275,6 +298,14 @@ pub struct CreatePostInput {
     author_id: Option<ID>,
     /// The organization (default: the author's); must be the author's.
     organization_id: Option<ID>,
+    /// Lowercase letters, digits and single hyphens, 1–200; derived from the title when
+    /// omitted (`hello-world`, then `hello-world-2` …). A slug taken by a live post of the
+    /// organization is `CONFLICT`.
+    slug: Option<String>,
+    /// Summary, at most 500 characters.
+    excerpt: Option<String>,
+    /// Featured (default false).
+    featured: Option<bool>,
 }
 
 /// Input of `updatePost`: the id and the fields to change.
@@ -288,6 +319,12 @@ pub struct UpdatePostInput {
     content: MaybeUndefined<String>,
     /// New state.
     status: Option<PostStatus>,
+    /// New slug (a new title keeps the old slug, so links keep working).
+    slug: Option<String>,
+    /// New excerpt; null clears it.
+    excerpt: MaybeUndefined<String>,
+    /// Featured or not.
+    featured: Option<bool>,
 }
 
 super::inputs::id_inputs!(
@@ -317,6 +354,9 @@ impl PostMutation {
                 Kind::Organization,
                 "organizationId",
             )?,
+            slug: input.slug,
+            excerpt: input.excerpt,
+            featured: input.featured,
         };
         Ok(Post(service::post::create(db(ctx)?, actor(ctx)?, new).await?))
     }
@@ -332,6 +372,9 @@ impl PostMutation {
             title: input.title,
             content: maybe(input.content),
             status: input.status.map(Into::into),
+            slug: input.slug,
+            excerpt: maybe(input.excerpt),
+            featured: input.featured,
         };
         Ok(Post(
             service::post::update(db(ctx)?, actor(ctx)?, id, changes).await?,

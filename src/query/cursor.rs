@@ -20,9 +20,10 @@ pub enum SortKey {
 }
 
 /// Every `orderBy` field a cursor can be made for.
-const FIELDS: [&str; 6] = [
+const FIELDS: [&str; 7] = [
     "CREATED_AT",
     "UPDATED_AT",
+    "PUBLISHED_AT",
     "VIEW_COUNT",
     "TITLE",
     "NAME",
@@ -34,7 +35,7 @@ impl SortKey {
     fn fits(&self, field: &str) -> bool {
         match self {
             SortKey::Int(_) => field == "VIEW_COUNT",
-            SortKey::Time(_) => matches!(field, "CREATED_AT" | "UPDATED_AT"),
+            SortKey::Time(_) => matches!(field, "CREATED_AT" | "UPDATED_AT" | "PUBLISHED_AT"),
             SortKey::Text(_) => matches!(field, "TITLE" | "NAME" | "USERNAME"),
         }
     }

@@ -206,7 +206,7 @@ async fn set_deleted(db: &Db, actor: &Actor, id: i32, delete: bool) -> ApiResult
     };
     let org = rows::set_deleted_at(&txn, org, to).await?;
     let users = rows::cascade::<user::Entity>(&txn, user::Column::OrganizationId, id, from, to).await?;
-    let posts = rows::cascade::<post::Entity>(&txn, post::Column::OrganizationId, id, from, to).await?;
+    let posts = super::post::cascade(&txn, actor, post::Column::OrganizationId, id, from, to).await?;
     let cascaded = [
         (user::Entity::TABLE, &users[..]),
         (post::Entity::TABLE, &posts[..]),

@@ -34,8 +34,23 @@ pub fn name(value: &str) -> ApiResult<String> {
     length("name", clean("name", value)?, 1, 100)
 }
 
+/// An organization's slug: 1–50.
 pub fn slug(value: &str) -> ApiResult<String> {
-    let value = length("slug", clean("slug", value)?, 1, 50)?;
+    slug_of_length(value, 50)
+}
+
+/// A post's slug: 1–200.
+pub fn post_slug(value: &str) -> ApiResult<String> {
+    slug_of_length(value, 200)
+}
+
+/// A post's excerpt: at most 500 characters, trimmed.
+pub fn excerpt(value: &str) -> ApiResult<String> {
+    length("excerpt", clean("excerpt", value)?, 0, 500)
+}
+
+fn slug_of_length(value: &str, max: usize) -> ApiResult<String> {
+    let value = length("slug", clean("slug", value)?, 1, max)?;
     let valid = value
         .split('-')
         .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));

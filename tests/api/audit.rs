@@ -187,8 +187,13 @@ async fn creates_and_updates_record_only_what_changed() {
     assert_eq!(log[0]["actor"]["databaseId"], alice_id);
     assert_eq!(log[0]["newValues"]["user_id"], alice_id);
     assert_eq!(log[0]["newValues"]["view_count"], 0);
-    assert_eq!(log[1]["oldValues"], json!({ "status": "draft" }));
-    assert_eq!(log[1]["newValues"], json!({ "status": "published" }));
+    // Publishing sets `published_at`, in the same entry.
+    assert_eq!(
+        log[1]["oldValues"],
+        json!({ "status": "draft", "published_at": null })
+    );
+    assert_eq!(log[1]["newValues"]["status"], "published");
+    assert!(log[1]["newValues"]["published_at"].is_string(), "{log:#?}");
     assert_eq!(log[1]["actor"]["databaseId"], admin);
     assert_eq!(log[2]["oldValues"], json!({ "content": "Body" }));
     assert_eq!(log[2]["newValues"], json!({ "content": null }));

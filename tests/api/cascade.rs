@@ -301,9 +301,10 @@ async fn deleted_records_vanish_and_reappear_with_include_deleted_for_admins() {
 /// thousands of `createPost` calls would be the slow part of the test).
 async fn copy_post(db: &impl sea_orm::ConnectionTrait, template: i64, n: i64) {
     let sql = format!(
-        "INSERT INTO posts (user_id, organization_id, title, content, status, view_count, created_at, updated_at) \
+        "INSERT INTO posts (user_id, organization_id, title, slug, content, status, view_count, created_at, updated_at) \
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
-         SELECT p.user_id, p.organization_id, p.title || n.i, p.content, p.status, 0, p.created_at, p.updated_at \
+         SELECT p.user_id, p.organization_id, p.title || n.i, p.slug || '-copy-' || n.i, p.content, p.status, 0, \
+         p.created_at, p.updated_at \
          FROM posts p, n WHERE p.id = {template}"
     );
     db.execute_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))

@@ -429,3 +429,36 @@ async fn queued_sqlite_writers_commit_in_the_order_they_started() {
     sorted.sort();
     assert_eq!(ids, sorted, "the writers committed out of their arrival order");
 }
+
+/// Ten posts with one title created at once, by ten authors: every one gets its own
+/// derived slug (a derived slug is never `CONFLICT`; the unique index turns the race into
+/// a retry with the next free one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_posts_with_one_title_get_distinct_slugs() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("Acme", "acme").await;
+    let mut authors = Vec::new();
+    for i in 0..10 {
+        authors.push(app.create_user(org, &format!("author{i}"), "MEMBER").await);
+    }
+    let tokens: Vec<String> = authors.iter().map(|a| app.user_token(*a)).collect();
+    let bodies = join_all(authors.iter().zip(&tokens).map(|(author, token)| {
+        app.gql(
+            "mutation($i: CreatePostInput!) { createPost(input: $i) { slug } }",
+            json!({ "i": { "title": "Same title", "authorId": author.to_string() } }),
+            Some(token),
+        )
+    }))
+    .await;
+    let slugs: BTreeSet<String> = bodies
+        .iter()
+        .map(|b| {
+            assert!(b["errors"].is_null(), "{b}");
+            b["data"]["createPost"]["slug"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let expected: BTreeSet<String> = std::iter::once("same-title".to_owned())
+        .chain((2..=10).map(|n| format!("same-title-{n}")))
+        .collect();
+    assert_eq!(slugs, expected);
+}

@@ -15,6 +15,7 @@ mod pagination;
 mod permissions;
 mod persisted;
 mod schema_file;
+mod slugs;
 mod statements;
 mod tenancy;
 mod tokens;

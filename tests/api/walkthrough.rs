@@ -39,7 +39,7 @@ async fn the_readme_walkthrough() {
 
     let post = app
         .ok(
-            r#"mutation($a: ID!) { createPost(input: {title: "Hello, world", content: "First post", status: PUBLISHED, authorId: $a}) { id title status author { username } organization { slug } } }"#,
+            r#"mutation($a: ID!) { createPost(input: {title: "Hello, world", content: "First post", status: PUBLISHED, excerpt: "Where it all begins", authorId: $a}) { id title slug status publishedAt author { username } organization { slug } } }"#,
             json!({ "a": alice_id }),
             t,
         )
@@ -47,6 +47,19 @@ async fn the_readme_walkthrough() {
         .clone();
     assert_eq!(post["author"]["username"], "alice");
     assert_eq!(post["organization"]["slug"], "acme");
+    assert_eq!(post["slug"], "hello-world");
+    assert!(post["publishedAt"].is_string());
+    let by_slug = app
+        .ok(
+            r#"{ organization(slug: "acme") { post(slug: "hello-world") { title excerpt author { username } } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        by_slug["organization"]["post"],
+        json!({ "title": "Hello, world", "excerpt": "Where it all begins", "author": { "username": "alice" } })
+    );
 
     let list = app
         .ok(

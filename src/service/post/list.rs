@@ -24,6 +24,7 @@ pub struct PostConditions {
     pub status: Option<Status>,
     pub author_id: Option<i32>,
     pub search: Option<String>,
+    pub featured: Option<bool>,
     pub created_after: Option<chrono::DateTime<chrono::Utc>>,
     pub created_before: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -36,6 +37,8 @@ pub enum PostSort {
     UpdatedAt,
     ViewCount,
     Title,
+    /// Only posts that have been published (the others have no time to order by).
+    PublishedAt,
 }
 
 /// Which posts a list is about.
@@ -86,6 +89,12 @@ impl PostList {
         if let Some(author) = filter.author_id {
             cond = cond.add(post::Column::UserId.eq(author));
         }
+        if let Some(featured) = filter.featured {
+            cond = cond.add(post::Column::Featured.eq(featured));
+        }
+        if self.sort == PostSort::PublishedAt {
+            cond = cond.add(post::Column::PublishedAt.is_not_null());
+        }
         if let Some(after) = filter.created_after {
             cond = cond.add(post::Column::CreatedAt.gte(after));
         }
@@ -127,6 +136,10 @@ impl PostList {
             }),
             PostSort::Title => (post::Column::Title, "TITLE", |p| {
                 (SortKey::Text(p.title.clone()), p.id)
+            }),
+            // Listed only with `published_at` set (see `select`).
+            PostSort::PublishedAt => (post::Column::PublishedAt, "PUBLISHED_AT", |p| {
+                (SortKey::Time(p.published_at.unwrap_or(p.created_at)), p.id)
             }),
         };
         let sort = Sort {

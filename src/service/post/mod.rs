@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{Actor, Lock, begin_write, guard, now, rows, validate};
+use super::{Actor, Lock, audit, begin_write, guard, now, rows, slug, validate};
 use crate::{
     auth::Viewer,
     db::Db,
@@ -24,6 +24,21 @@ pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, P
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
     rows::find::<post::Entity>(db, viewer, id, Deleted::Exclude, Lock::None).await
+}
+
+/// The live post of organization `organization_id` with `slug`, if `viewer` may see it.
+pub async fn by_slug(
+    db: &Db,
+    viewer: &Viewer,
+    organization_id: i32,
+    slug: &str,
+) -> ApiResult<Option<post::Model>> {
+    let slug = validate::text("slug", slug)?;
+    Ok(scope::posts(viewer, Deleted::Exclude)
+        .filter(post::Column::OrganizationId.eq(organization_id))
+        .filter(post::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
 }
 
 /// Authors write their own posts; org admins and platform admins write any.
@@ -44,6 +59,10 @@ pub struct NewPost {
     pub status: Option<Status>,
     pub author_id: Option<i32>,
     pub organization_id: Option<i32>,
+    /// Derived from the title when `None`.
+    pub slug: Option<String>,
+    pub excerpt: Option<String>,
+    pub featured: Option<bool>,
 }
 
 pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::Model> {
@@ -64,6 +83,51 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
     }
     let title = validate::title(&input.title)?;
     let content = input.content.as_deref().map(validate::content).transpose()?;
+    let explicit_slug = input.slug.as_deref().map(validate::post_slug).transpose()?;
+    let excerpt = input.excerpt.as_deref().map(validate::excerpt).transpose()?;
+    let valid = Valid {
+        author_id,
+        title,
+        content,
+        excerpt: excerpt.filter(|e| !e.is_empty()),
+        status: input.status.unwrap_or(Status::Draft),
+        organization_id: input.organization_id,
+        featured: input.featured.unwrap_or(false),
+    };
+    // A derived slug is the next free one when the transaction reads; two posts of one
+    // organization created at the same moment can both read it free, and the unique index
+    // refuses the second: it tries again with what is free then.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match insert(db, actor, &valid, explicit_slug.clone()).await {
+            Err(ApiError::Conflict { field: "slug", .. }) if explicit_slug.is_none() && attempts < 5 => {
+                continue;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// A new post's checked fields.
+struct Valid {
+    author_id: i32,
+    title: String,
+    content: Option<String>,
+    excerpt: Option<String>,
+    status: Status,
+    organization_id: Option<i32>,
+    featured: bool,
+}
+
+async fn insert(
+    db: &Db,
+    actor: &Actor,
+    input: &Valid,
+    explicit_slug: Option<String>,
+) -> ApiResult<post::Model> {
+    let viewer = &actor.viewer;
+    let author_id = input.author_id;
     let txn = begin_write(db).await?;
     let author =
         rows::require::<user::Entity>(&txn, viewer, author_id, Deleted::Exclude, Lock::Share).await?;
@@ -80,15 +144,36 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
             "User does not belong to this organization",
         ));
     }
+    // An explicit slug that is taken is `CONFLICT` (the unique index says so); a derived
+    // one takes the next free suffix.
+    let slug = match explicit_slug {
+        Some(slug) => slug,
+        None => {
+            slug::free(
+                &txn,
+                organization_id,
+                &slug::derive(&input.title),
+                None,
+                &Default::default(),
+            )
+            .await?
+        }
+    };
     let t = now();
+    let status = input.status;
     let row = post::ActiveModel {
         id: NotSet,
         user_id: Set(author.id),
         organization_id: Set(organization_id),
-        title: Set(title),
-        content: Set(content),
-        status: Set(input.status.unwrap_or(Status::Draft)),
+        title: Set(input.title.clone()),
+        content: Set(input.content.clone()),
+        status: Set(status),
         view_count: Set(0),
+        slug: Set(slug),
+        excerpt: Set(input.excerpt.clone()),
+        featured: Set(input.featured),
+        published_at: Set((status == Status::Published).then_some(t)),
+        publish_at: Set(None),
         created_at: Set(t),
         updated_at: Set(t),
         deleted_at: Set(None),
@@ -104,6 +189,11 @@ pub struct PostChanges {
     /// `Some(None)` clears the content.
     pub content: Option<Option<String>>,
     pub status: Option<Status>,
+    /// A new slug (the title's change leaves the slug alone: links keep working).
+    pub slug: Option<String>,
+    /// `Some(None)` clears the excerpt.
+    pub excerpt: Option<Option<String>>,
+    pub featured: Option<bool>,
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> ApiResult<post::Model> {
@@ -111,6 +201,12 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
     let title = changes.title.as_deref().map(validate::title).transpose()?;
     let content = match &changes.content {
         Some(Some(v)) => Some(Some(validate::content(v)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let slug = changes.slug.as_deref().map(validate::post_slug).transpose()?;
+    let excerpt = match &changes.excerpt {
+        Some(Some(v)) => Some(Some(validate::excerpt(v)?).filter(|e| !e.is_empty())),
         Some(None) => Some(None),
         None => None,
     };
@@ -126,6 +222,20 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
     }
     if let Some(v) = changes.status {
         new.status = v;
+    }
+    if let Some(v) = slug {
+        new.slug = v;
+    }
+    if let Some(v) = excerpt {
+        new.excerpt = v;
+    }
+    if let Some(v) = changes.featured {
+        new.featured = v;
+    }
+    // Set when the post first becomes published, kept after (back to draft and published
+    // again keeps the first time).
+    if new.status == Status::Published && new.published_at.is_none() {
+        new.published_at = Some(now());
     }
     let post = rows::update_audited(&txn, actor, old, new).await?;
     txn.commit().await?;
@@ -165,10 +275,40 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
             "The post's author is deleted; restore the user first",
         ));
     }
+    let renamed = slug::make_room_for_restore(&txn, post::Column::Id, id, t).await?;
+    // `set_deleted_at` writes only `deleted_at`, and returns the row with its new slug.
     let post = rows::set_deleted_at(&txn, post, None).await?;
-    rows::record_deletion(&txn, actor, &post, &[], Some(t), None).await?;
+    match renamed.first() {
+        Some(renamed) => audit::record(&txn, actor, vec![slug::restore_entry(renamed, t)]).await?,
+        None => rows::record_deletion(&txn, actor, &post, &[], Some(t), None).await?,
+    }
     txn.commit().await?;
     Ok(post)
+}
+
+/// The posts a user's or an organization's soft delete (`to` is `Some`) or restore
+/// cascades to, moved in one statement, after making room for restored slugs (see
+/// `slug::make_room_for_restore`). Returns the ids whose audit entry is the plain
+/// `deleted_at` change; the renamed posts' entries are written here.
+pub async fn cascade(
+    txn: &crate::db::Txn,
+    actor: &Actor,
+    parent: post::Column,
+    parent_id: i32,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> ApiResult<Vec<i32>> {
+    let renamed = match (from, to) {
+        (Some(t), None) => slug::make_room_for_restore(txn, parent, parent_id, t).await?,
+        _ => Vec::new(),
+    };
+    let mut ids = rows::cascade::<post::Entity>(txn, parent, parent_id, from, to).await?;
+    if let (Some(t), false) = (from, renamed.is_empty()) {
+        ids.retain(|id| !renamed.iter().any(|r| r.id == *id));
+        let entries = renamed.iter().map(|r| slug::restore_entry(r, t)).collect();
+        audit::record(txn, actor, entries).await?;
+    }
+    Ok(ids)
 }
 
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent

@@ -183,7 +183,7 @@ pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Mod
     }
     let t = now();
     let user = rows::set_deleted_at(&txn, user, Some(t)).await?;
-    let posts = rows::cascade::<post::Entity>(&txn, post::Column::UserId, id, None, Some(t)).await?;
+    let posts = super::post::cascade(&txn, actor, post::Column::UserId, id, None, Some(t)).await?;
     rows::record_deletion(
         &txn,
         actor,
@@ -220,7 +220,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> 
         ));
     }
     let user = rows::set_deleted_at(&txn, user, None).await?;
-    let posts = rows::cascade::<post::Entity>(&txn, post::Column::UserId, id, Some(t), None).await?;
+    let posts = super::post::cascade(&txn, actor, post::Column::UserId, id, Some(t), None).await?;
     rows::record_deletion(
         &txn,
         actor,

@@ -1,0 +1,186 @@
+//! Posts gain `slug` (unique per organization among live posts), `excerpt`, `featured`,
+//! `published_at` and `publish_at` (the scheduled time). Existing posts get a slug derived
+//! from their title (the same rule as the server's, frozen here) and, when published, a
+//! `published_at` equal to their creation time: the best the data can tell.
+use std::collections::{HashMap, HashSet};
+
+use sea_orm_migration::{
+    prelude::*,
+    sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait},
+};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Posts {
+    Table,
+    Slug,
+    Excerpt,
+    Featured,
+    PublishedAt,
+    PublishAt,
+}
+
+const UNIQUE_SLUG: &str = "uq_posts_organization_id_slug_live";
+const PUBLISHED_AT: &str = "idx_posts_organization_id_published_at";
+
+/// The longest a derived slug's base may be, leaving room for a `-N` suffix.
+const BASE_MAX: usize = 190;
+
+/// The title as a slug: accents folded to ASCII, lowercase letters and digits, words
+/// (split at spaces, `-` and `_`) joined by single hyphens, every other character
+/// dropped; `post` when nothing is left.
+fn slugify(title: &str) -> String {
+    let folded = deunicode::deunicode(title).to_ascii_lowercase();
+    let mut slug = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if (c.is_whitespace() || c == '-' || c == '_') && !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= BASE_MAX {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "post".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite's ALTER TABLE adds one at a time.
+        let columns = [
+            ColumnDef::new(Posts::Slug)
+                .string_len(200)
+                .not_null()
+                .default("")
+                .to_owned(),
+            ColumnDef::new(Posts::Excerpt).string_len(500).null().to_owned(),
+            ColumnDef::new(Posts::Featured)
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new(Posts::PublishedAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Posts::PublishAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ];
+        for column in columns {
+            manager
+                .alter_table(Table::alter().table(Posts::Table).add_column(column).to_owned())
+                .await?;
+        }
+        let db = manager.get_connection();
+        let backend = db.get_database_backend();
+        let txn = db.begin().await?;
+        txn.execute_unprepared("UPDATE posts SET published_at = created_at WHERE status = 'published'")
+            .await?;
+        // Live posts keep the plain slug first (by id), then deleted ones; a deleted post
+        // needs no unique slug, but its restore looks for a free one.
+        let rows = txn
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT id, organization_id, title FROM posts ORDER BY deleted_at IS NOT NULL, id",
+            ))
+            .await?;
+        let mut taken: HashMap<i32, HashSet<String>> = HashMap::new();
+        let mut slugs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (id, organization, title): (i32, i32, String) = (
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+            );
+            let base = slugify(&title);
+            let used = taken.entry(organization).or_default();
+            let mut slug = base.clone();
+            let mut n = 2;
+            while used.contains(&slug) {
+                slug = format!("{base}-{n}");
+                n += 1;
+            }
+            used.insert(slug.clone());
+            slugs.push((id, slug));
+        }
+        for chunk in slugs.chunks(500) {
+            let mut sql = String::from("UPDATE posts SET slug = CASE id");
+            let mut values: Vec<sea_orm_migration::sea_orm::Value> = Vec::new();
+            let param = |values: &mut Vec<_>, v: sea_orm_migration::sea_orm::Value| {
+                values.push(v);
+                match backend {
+                    DbBackend::Postgres => format!("${}", values.len()),
+                    _ => "?".to_owned(),
+                }
+            };
+            for (id, slug) in chunk {
+                let id_param = param(&mut values, (*id).into());
+                let slug_param = param(&mut values, slug.clone().into());
+                sql.push_str(&format!(" WHEN {id_param} THEN {slug_param}"));
+            }
+            sql.push_str(" END WHERE id IN (");
+            let ids: Vec<String> = chunk.iter().map(|(id, _)| id.to_string()).collect();
+            sql.push_str(&ids.join(","));
+            sql.push(')');
+            txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
+        }
+        txn.commit().await?;
+        // Partial indexes have the same syntax on both databases.
+        db.execute_unprepared(&format!(
+            "CREATE UNIQUE INDEX {UNIQUE_SLUG} ON posts (organization_id, slug) WHERE deleted_at IS NULL"
+        ))
+        .await?;
+        db.execute_unprepared(&format!(
+            "CREATE INDEX {PUBLISHED_AT} ON posts (organization_id, published_at, id)"
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for index in [UNIQUE_SLUG, PUBLISHED_AT] {
+            manager
+                .drop_index(Index::drop().name(index).table(Posts::Table).to_owned())
+                .await?;
+        }
+        for column in [
+            Posts::PublishAt,
+            Posts::PublishedAt,
+            Posts::Featured,
+            Posts::Excerpt,
+            Posts::Slug,
+        ] {
+            manager
+                .alter_table(Table::alter().table(Posts::Table).drop_column(column).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs_fold_accents_and_keep_single_hyphens() {
+        assert_eq!(super::slugify("Hello, World!"), "hello-world");
+        assert_eq!(
+            super::slugify("  Crème brûlée — à la carte "),
+            "creme-brulee-a-la-carte"
+        );
+        assert_eq!(super::slugify("!!!"), "post");
+        assert_eq!(super::slugify("Don't stop: a/b_c"), "dont-stop-ab-c");
+        assert_eq!(super::slugify(&"a".repeat(300)).len(), 190);
+    }
+}
