@@ -314,6 +314,10 @@ pub struct Config {
     )]
     pub redis_key_prefix: String,
 
+    /// How often this instance publishes due SCHEDULED posts, in milliseconds.
+    #[arg(long, env = "BLOGQL_SCHEDULER_INTERVAL_MS", value_name = "BLOGQL_SCHEDULER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000), global = true)]
+    pub scheduler_interval_ms: u64,
+
     /// SQLite page cache per connection, in KiB (the pool keeps one per connection).
     #[arg(long, env = "BLOGQL_SQLITE_CACHE_KIB", value_name = "BLOGQL_SQLITE_CACHE_KIB", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(64..=1_048_576), global = true)]
     pub sqlite_cache_kib: u32,

@@ -113,6 +113,20 @@ pub struct Application {
     pub statements: StatementCounter,
     /// Set when the server made up its own secret (development): tokens from it work.
     pub dev_secret: Option<String>,
+    /// The scheduler and the maintenance timer, stopped when the server stops (or an
+    /// application that never ran is dropped).
+    _background: Background,
+}
+
+/// Tasks that live as long as their `Application`.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl Application {
@@ -133,12 +147,27 @@ impl Application {
         // SQLite's `PRAGMA optimize` now and every hour (and at shutdown, in `Db::close`).
         let maintained = database.db.clone();
         maintained.maintain().await;
-        tokio::spawn(async move {
+        let maintenance = tokio::spawn(async move {
             let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
             hourly.tick().await;
             loop {
                 hourly.tick().await;
                 maintained.maintain().await;
+            }
+        });
+        // Every instance publishes due SCHEDULED posts (each exactly once, see `scheduler`).
+        let scheduled = database.db.clone();
+        let interval = std::time::Duration::from_millis(config.scheduler_interval_ms);
+        let scheduler = tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match crate::service::scheduler::publish_due(&scheduled).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(published = n, "scheduler published due posts"),
+                    Err(e) => tracing::warn!(error = ?e, "scheduler run failed"),
+                }
             }
         });
         let rate_limiter = http::rate_limit::RateLimiter::new(
@@ -209,6 +238,7 @@ impl Application {
             db: database.db,
             statements: database.statements,
             dev_secret: secret.filter(|(_, dev)| *dev).map(|(s, _)| s),
+            _background: Background(vec![maintenance, scheduler]),
         })
     }
 
@@ -218,6 +248,7 @@ impl Application {
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        drop(self._background);
         self.db.close().await?;
         Ok(())
     }

@@ -24,6 +24,8 @@ enum Posts {
 
 const UNIQUE_SLUG: &str = "uq_posts_organization_id_slug_live";
 const PUBLISHED_AT: &str = "idx_posts_organization_id_published_at";
+/// The scheduler's claim: due SCHEDULED posts, a handful among millions.
+const SCHEDULED: &str = "idx_posts_publish_at_scheduled";
 
 /// The longest a derived slug's base may be, leaving room for a `-N` suffix.
 const BASE_MAX: usize = 190;
@@ -146,11 +148,15 @@ impl MigrationTrait for Migration {
             "CREATE INDEX {PUBLISHED_AT} ON posts (organization_id, published_at, id)"
         ))
         .await?;
+        db.execute_unprepared(&format!(
+            "CREATE INDEX {SCHEDULED} ON posts (publish_at, id) WHERE status = 'scheduled' AND deleted_at IS NULL"
+        ))
+        .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for index in [UNIQUE_SLUG, PUBLISHED_AT] {
+        for index in [UNIQUE_SLUG, PUBLISHED_AT, SCHEDULED] {
             manager
                 .drop_index(Index::drop().name(index).table(Posts::Table).to_owned())
                 .await?;

@@ -21,6 +21,29 @@ pub struct Actor {
     pub viewer: Viewer,
     /// The client address (see `auth::client_ip`).
     pub ip: Option<String>,
+    /// A task of the server itself (`scheduler`), recorded as `system:<name>`.
+    pub system: Option<&'static str>,
+}
+
+impl Actor {
+    /// The server's own `name` task, acting with platform-wide reach.
+    pub fn system(name: &'static str) -> Actor {
+        Actor {
+            viewer: Viewer::PlatformAdmin {
+                subject: format!("system:{name}"),
+            },
+            ip: None,
+            system: Some(name),
+        }
+    }
+
+    /// The audit `actor_subject`: `system:<name>`, `platform_admin:<sub>`, or none.
+    pub fn subject(&self) -> Option<String> {
+        match self.system {
+            Some(name) => Some(format!("system:{name}")),
+            None => self.viewer.actor_subject(),
+        }
+    }
 }
 
 /// The caller of a request. Every permission decision starts from this value.

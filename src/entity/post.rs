@@ -7,6 +7,8 @@ use serde::Serialize;
 pub enum Status {
     #[sea_orm(string_value = "draft")]
     Draft,
+    #[sea_orm(string_value = "scheduled")]
+    Scheduled,
     #[sea_orm(string_value = "published")]
     Published,
     #[sea_orm(string_value = "archived")]

@@ -21,6 +21,8 @@ pub enum Plan {
 pub enum PostStatus {
     /// Not yet published (the default).
     Draft,
+    /// To be published by the server at `publishAt`; until then only the organization sees it.
+    Scheduled,
     /// Public.
     Published,
     /// No longer current; hidden from anonymous readers.

@@ -61,6 +61,10 @@ impl Post {
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.0.published_at
     }
+    /// When the server will publish this SCHEDULED post (UTC); null otherwise.
+    async fn publish_at(&self) -> Option<DateTime<Utc>> {
+        self.0.publish_at
+    }
     /// Publication state.
     async fn status(&self) -> PostStatus {
         self.0.status.into()
@@ -306,6 +310,9 @@ pub struct CreatePostInput {
     excerpt: Option<String>,
     /// Featured (default false).
     featured: Option<bool>,
+    /// With status SCHEDULED (and only then): when the server publishes the post; in the
+    /// future.
+    publish_at: Option<DateTime<Utc>>,
 }
 
 /// Input of `updatePost`: the id and the fields to change.
@@ -325,6 +332,9 @@ pub struct UpdatePostInput {
     excerpt: MaybeUndefined<String>,
     /// Featured or not.
     featured: Option<bool>,
+    /// A new publication time for a SCHEDULED post (or one made SCHEDULED); in the future.
+    /// Any other status unschedules the post.
+    publish_at: Option<DateTime<Utc>>,
 }
 
 super::inputs::id_inputs!(
@@ -357,6 +367,7 @@ impl PostMutation {
             slug: input.slug,
             excerpt: input.excerpt,
             featured: input.featured,
+            publish_at: input.publish_at,
         };
         Ok(Post(service::post::create(db(ctx)?, actor(ctx)?, new).await?))
     }
@@ -375,6 +386,7 @@ impl PostMutation {
             slug: input.slug,
             excerpt: maybe(input.excerpt),
             featured: input.featured,
+            publish_at: input.publish_at,
         };
         Ok(Post(
             service::post::update(db(ctx)?, actor(ctx)?, id, changes).await?,

@@ -253,7 +253,11 @@ async fn handle(
             }
         };
         let viewer_label = viewer.label();
-        let actor = Actor { viewer, ip: Some(ip) };
+        let actor = Actor {
+            viewer,
+            ip: Some(ip),
+            system: None,
+        };
         let response = engine.execute(prepared, actor, &statements).await;
         let codes: Vec<&str> = response.errors.iter().map(code_of).collect();
         record(

@@ -82,7 +82,7 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, entries: Vec<Entry
         id: NotSet,
         organization_id: Set(e.organization_id),
         user_id: Set(actor.viewer.actor_user_id()),
-        actor_subject: Set(actor.viewer.actor_subject()),
+        actor_subject: Set(actor.subject()),
         action: Set(e.action),
         table_name: Set(e.table.to_owned()),
         record_id: Set(e.record_id),
@@ -135,7 +135,7 @@ pub async fn record_same_change(
     let values: [sea_orm::Value; 10] = [
         change.organization_id.into(),
         actor.viewer.actor_user_id().into(),
-        actor.viewer.actor_subject().into(),
+        actor.subject().into(),
         change.action.to_value().into(),
         table.into(),
         change.old_values.clone().into(),

@@ -6,6 +6,7 @@ pub mod guard;
 pub mod organization;
 pub mod post;
 pub mod rows;
+pub mod scheduler;
 pub mod slug;
 pub mod user;
 pub mod validate;

@@ -102,6 +102,13 @@ impl TestApp {
         Self::launch(backend, url, server_url, dir, pg_database, extra).await
     }
 
+    /// Another instance on `other`'s database (a second server behind the load balancer);
+    /// the database stays `other`'s to clean up.
+    pub async fn spawn_sharing(other: &TestApp, extra: &[&str]) -> TestApp {
+        let url = other.database_url.clone();
+        Self::launch(other.backend, url.clone(), url, None, None, extra).await
+    }
+
     /// Spawns on an existing SQLite database (a backup, say), left in place afterwards.
     pub async fn spawn_on(sqlite_url: &str) -> TestApp {
         Self::launch(
@@ -144,6 +151,10 @@ impl TestApp {
                 "--rate-limit-anonymous-per-minute",
                 "0",
             ]);
+        }
+        // Statement counts are per server: the scheduler runs only where a test asks for it.
+        if !extra.iter().any(|a| a.starts_with("--scheduler")) {
+            args.extend_from_slice(&["--scheduler-interval-ms", "3600000"]);
         }
         args.extend_from_slice(extra);
         let cli = Cli::try_parse_from(args).unwrap();

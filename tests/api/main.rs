@@ -14,6 +14,7 @@ mod integrity;
 mod pagination;
 mod permissions;
 mod persisted;
+mod scheduling;
 mod schema_file;
 mod slugs;
 mod statements;

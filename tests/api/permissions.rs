@@ -1110,6 +1110,7 @@ async fn field_rules_cover_every_entity_field() {
                 "excerpt",
                 "featured",
                 "publishedAt",
+                "publishAt",
                 "createdAt",
                 "updatedAt",
                 "deletedAt",

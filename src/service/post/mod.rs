@@ -63,6 +63,28 @@ pub struct NewPost {
     pub slug: Option<String>,
     pub excerpt: Option<String>,
     pub featured: Option<bool>,
+    /// When the scheduler publishes it; with (and only with) status `Scheduled`.
+    pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `publishAt` goes with status SCHEDULED, and a schedule is in the future.
+fn check_schedule(status: Status, publish_at: Option<chrono::DateTime<chrono::Utc>>) -> ApiResult<()> {
+    match (status, publish_at) {
+        (Status::Scheduled, Some(at)) if at > now() => Ok(()),
+        (Status::Scheduled, Some(_)) => Err(ApiError::bad_input(
+            "publishAt",
+            "`publishAt` must be in the future",
+        )),
+        (Status::Scheduled, None) => Err(ApiError::bad_input(
+            "publishAt",
+            "status SCHEDULED needs `publishAt`, the time to publish",
+        )),
+        (_, Some(_)) => Err(ApiError::bad_input(
+            "publishAt",
+            "`publishAt` goes with status SCHEDULED",
+        )),
+        (_, None) => Ok(()),
+    }
 }
 
 pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::Model> {
@@ -85,12 +107,15 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
     let content = input.content.as_deref().map(validate::content).transpose()?;
     let explicit_slug = input.slug.as_deref().map(validate::post_slug).transpose()?;
     let excerpt = input.excerpt.as_deref().map(validate::excerpt).transpose()?;
+    let status = input.status.unwrap_or(Status::Draft);
+    check_schedule(status, input.publish_at)?;
     let valid = Valid {
         author_id,
+        publish_at: input.publish_at,
         title,
         content,
         excerpt: excerpt.filter(|e| !e.is_empty()),
-        status: input.status.unwrap_or(Status::Draft),
+        status,
         organization_id: input.organization_id,
         featured: input.featured.unwrap_or(false),
     };
@@ -112,6 +137,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
 /// A new post's checked fields.
 struct Valid {
     author_id: i32,
+    publish_at: Option<chrono::DateTime<chrono::Utc>>,
     title: String,
     content: Option<String>,
     excerpt: Option<String>,
@@ -173,7 +199,7 @@ async fn insert(
         excerpt: Set(input.excerpt.clone()),
         featured: Set(input.featured),
         published_at: Set((status == Status::Published).then_some(t)),
-        publish_at: Set(None),
+        publish_at: Set(input.publish_at),
         created_at: Set(t),
         updated_at: Set(t),
         deleted_at: Set(None),
@@ -194,6 +220,8 @@ pub struct PostChanges {
     /// `Some(None)` clears the excerpt.
     pub excerpt: Option<Option<String>>,
     pub featured: Option<bool>,
+    /// A new schedule (the post is, or becomes, SCHEDULED).
+    pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> ApiResult<post::Model> {
@@ -231,6 +259,24 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
     }
     if let Some(v) = changes.featured {
         new.featured = v;
+    }
+    // Only SCHEDULED posts have a `publishAt`: leaving the state unschedules. A new state
+    // or time is checked; an unchanged schedule that has come due is the scheduler's.
+    if let Some(at) = changes.publish_at {
+        new.publish_at = Some(at);
+    }
+    if changes.status.is_some() || changes.publish_at.is_some() {
+        check_schedule(
+            new.status,
+            if new.status == Status::Scheduled {
+                new.publish_at
+            } else {
+                changes.publish_at
+            },
+        )?;
+    }
+    if new.status != Status::Scheduled {
+        new.publish_at = None;
     }
     // Set when the post first becomes published, kept after (back to draft and published
     // again keeps the first time).

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SQLite under concurrent writes: shape (d) of bench/run.sh — createPost with its audit
+# entry, as one of 64 members, at concurrency C for DURATION seconds — against a release
+# server on a fresh SQLite file (WAL), after loading POSTS existing posts.
+# Prints req/s, p50, p99, errors, the server's peak RSS (VmHWM) and the -wal file's size
+# at the end, then checks that every post has its CREATE audit entry.
+#
+# Usage: bench/sqlite_writes.sh [BIN]   (default target/release/blogql)
+# Environment: DURATION (60), CONCURRENCY (16), POSTS (100000), PORT (18090)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="${1:-$ROOT/target/release/blogql}"
+DURATION="${DURATION:-60}"
+CONCURRENCY="${CONCURRENCY:-16}"
+POSTS="${POSTS:-100000}"
+PORT="${PORT:-18090}"
+SECRET=sqlite-writes-bench-secret-0123456789
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
+WORK="$(mktemp -d)"
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+DB="$WORK/bench.db"
+
+"$BIN" --database-url "sqlite://$DB" --listen "127.0.0.1:$PORT" --jwt-secret "$SECRET" \
+    --rate-limit-per-minute 0 --rate-limit-anonymous-per-minute 0 --log warn >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do curl -fs "127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+ADMIN=$("$BIN" token --platform-admin --jwt-secret "$SECRET")
+gql() { curl -fs "127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" -d "$1"; }
+gql '{"query":"mutation { createOrganization(input: {name: \"Bench\", slug: \"bench\"}) { id } }"}' >/dev/null
+: >"$WORK/tokens"
+for i in $(seq 1 64); do
+    gql "{\"query\":\"mutation { createUser(input: {username: \\\"m$i\\\", email: \\\"m$i@bench.test\\\", organizationId: \\\"1\\\"}) { id } }\"}" >/dev/null
+    "$BIN" token --user $((i)) --jwt-secret "$SECRET" --ttl 2h >>"$WORK/tokens"
+done
+echo "$ADMIN" >"$WORK/admin"
+# Existing posts, written straight into the file (the server keeps running: WAL).
+sqlite3 "$DB" "PRAGMA busy_timeout=10000; INSERT INTO posts (user_id, organization_id, title, slug, content, status, view_count, featured, created_at, updated_at)
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $POSTS)
+  SELECT 1 + (i % 64), 1, 'Post ' || i, 'post-' || i, 'Body', 'published', 0, 0, strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'), strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') FROM n;"
+BEFORE=$(sqlite3 "$DB" "SELECT count(*) FROM posts")
+echo 0 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
+wrk -t 2 -c "$CONCURRENCY" -d "${DURATION}s" --latency -s "$ROOT/bench/wrk/shapes.lua" \
+    "http://127.0.0.1:$PORT/graphql" -- d_create_post "$WORK/tokens" "$WORK/admin" >"$WORK/wrk.txt"
+RSS=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
+WAL=$(stat -c %s "$DB-wal" 2>/dev/null || echo 0)
+grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors|WRKJSON" "$WORK/wrk.txt" || true
+AFTER=$(sqlite3 "$DB" "SELECT count(*) FROM posts")
+AUDITED=$(sqlite3 "$DB" "SELECT count(*) FROM audit_logs WHERE table_name = 'posts' AND action = 'create'")
+echo "binary: $BIN"
+echo "posts created: $((AFTER - BEFORE)); CREATE audit entries for posts: $AUDITED"
+echo "peak RSS: $((RSS / 1024)) MiB; -wal file at the end: $((WAL / 1024 / 1024)) MiB"
