@@ -2,6 +2,8 @@
 
 /// Identity: tokens, the request's `Viewer`, the client address.
 pub mod auth;
+/// The command line: subcommands and error reporting.
+pub mod cli;
 /// Configuration from flags, environment and `.env`.
 pub mod config;
 /// Database connection, pool settings, statement counting.
