@@ -6,7 +6,8 @@
 # at the end, then checks that every post has its CREATE audit entry.
 #
 # Usage: bench/sqlite_writes.sh [BIN]   (default target/release/blogql)
-# Environment: DURATION (60), CONCURRENCY (16), POSTS (100000), PORT (18090)
+# Environment: DURATION (60), CONCURRENCY (16), POSTS (100000), PORT (18090), SERVER_ARGS
+# (extra server flags, e.g. "--sqlite-cache-kib 1024")
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${1:-$ROOT/target/release/blogql}"
@@ -22,7 +23,7 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 DB="$WORK/bench.db"
 
 "$BIN" --database-url "sqlite://$DB" --listen "127.0.0.1:$PORT" --jwt-secret "$SECRET" \
-    --rate-limit-per-minute 0 --rate-limit-anonymous-per-minute 0 --log warn >"$WORK/server.log" 2>&1 &
+    --rate-limit-per-minute 0 --rate-limit-anonymous-per-minute 0 --log warn ${SERVER_ARGS:-} >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do curl -fs "127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 ADMIN=$("$BIN" token --platform-admin --jwt-secret "$SECRET")
@@ -30,14 +31,20 @@ gql() { curl -fs "127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -
 gql '{"query":"mutation { createOrganization(input: {name: \"Bench\", slug: \"bench\"}) { id } }"}' >/dev/null
 : >"$WORK/tokens"
 for i in $(seq 1 64); do
-    gql "{\"query\":\"mutation { createUser(input: {username: \\\"m$i\\\", email: \\\"m$i@bench.test\\\", organizationId: \\\"1\\\"}) { id } }\"}" >/dev/null
+    gql "{\"query\":\"mutation { createUser(input: {username: \\\"member$i\\\", email: \\\"member$i@bench.test\\\", organizationId: \\\"1\\\"}) { id } }\"}" >/dev/null
     "$BIN" token --user $((i)) --jwt-secret "$SECRET" --ttl 2h >>"$WORK/tokens"
 done
 echo "$ADMIN" >"$WORK/admin"
-# Existing posts, written straight into the file (the server keeps running: WAL).
-sqlite3 "$DB" "PRAGMA busy_timeout=10000; INSERT INTO posts (user_id, organization_id, title, slug, content, status, view_count, featured, created_at, updated_at)
+# Existing posts, written straight into the file (the server keeps running: WAL). Older
+# servers have no slug/featured columns.
+if sqlite3 "$DB" "SELECT 1 FROM pragma_table_info('posts') WHERE name = 'slug'" | grep -q 1; then
+    EXTRA_COLS=", slug, featured"; EXTRA_VALS=", 'post-' || i, 0"
+else
+    EXTRA_COLS=""; EXTRA_VALS=""
+fi
+sqlite3 "$DB" "PRAGMA busy_timeout=10000; INSERT INTO posts (user_id, organization_id, title, content, status, view_count, created_at, updated_at $EXTRA_COLS)
   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $POSTS)
-  SELECT 1 + (i % 64), 1, 'Post ' || i, 'post-' || i, 'Body', 'published', 0, 0, strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'), strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') FROM n;"
+  SELECT 1 + (i % 64), 1, 'Post ' || i, 'Body', 'published', 0, strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'), strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') $EXTRA_VALS FROM n;" >/dev/null
 BEFORE=$(sqlite3 "$DB" "SELECT count(*) FROM posts")
 echo 0 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
 wrk -t 2 -c "$CONCURRENCY" -d "${DURATION}s" --latency -s "$ROOT/bench/wrk/shapes.lua" \

@@ -3,7 +3,7 @@
 //! whose slug was taken meanwhile.
 use std::collections::HashSet;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::{entity::post, error::ApiResult};
 
@@ -48,27 +48,32 @@ pub async fn free(
         .get(..BASE_MAX.min(base.len()))
         .unwrap_or(base)
         .trim_end_matches('-');
-    let mut select = post::Entity::find()
-        .select_only()
-        .column(post::Column::Slug)
-        .filter(post::Column::OrganizationId.eq(organization_id))
-        .filter(post::Column::DeletedAt.is_null())
-        // A slug holds only [a-z0-9-]: no LIKE wildcard to escape.
-        .filter(
-            post::Column::Slug
-                .eq(base)
-                .or(post::Column::Slug.like(format!("{base}-%"))),
-        );
-    if let Some(id) = except {
-        select = select.filter(post::Column::Id.ne(id));
-    }
-    let taken: HashSet<String> = select.into_tuple::<String>().all(db).await?.into_iter().collect();
+    let select = taken(organization_id, base, except);
+    let taken: HashSet<String> = select.all(db).await?.into_iter().collect();
     let is_free = |slug: &str| !taken.contains(slug) && !reserved.contains(slug);
     if is_free(base) {
         return Ok(base.to_owned());
     }
     let n = (2..).find(|n| is_free(&format!("{base}-{n}"))).unwrap_or(2);
     Ok(format!("{base}-{n}"))
+}
+
+/// The live slugs of an organization that `base` or `base-N` could collide with.
+fn taken(organization_id: i32, base: &str, except: Option<i32>) -> sea_orm::Selector<sea_orm::SelectGetableTuple<String>> {
+    let mut select = post::Entity::find()
+        .select_only()
+        .column(post::Column::Slug)
+        .filter(post::Column::OrganizationId.eq(organization_id))
+        .filter(post::Column::DeletedAt.is_null())
+        // `base` and every `base-…`, as one range of the live-slug index: slugs hold only
+        // [a-z0-9-], and `.` is the character after `-` (a LIKE would scan the organization's
+        // posts: SQLite's LIKE is case-insensitive and cannot use the index).
+        .filter(post::Column::Slug.gte(base))
+        .filter(post::Column::Slug.lt(format!("{base}.")));
+    if let Some(id) = except {
+        select = select.filter(post::Column::Id.ne(id));
+    }
+    select.into_tuple::<String>()
 }
 
 /// A post about to be restored whose slug a live post took meanwhile, and its new slug.
@@ -169,5 +174,33 @@ mod tests {
         assert_eq!(super::derive("!!!"), "post");
         assert_eq!(super::derive("Don't stop: a/b_c"), "dont-stop-ab-c");
         assert!(super::derive(&"ab ".repeat(200)).len() <= 190);
+    }
+
+    /// Finding a free slug reads one range of the live-slug index, never the
+    /// organization's posts (a `LIKE` did: 34 createPost/s at 100,000 posts on SQLite).
+    #[tokio::test]
+    async fn the_free_slug_lookup_searches_the_index() {
+        use migration::MigratorTrait;
+        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        migration::Migrator::up(&db, None).await.unwrap();
+        let statement = super::taken(1, "hello-world", Some(3)).into_statement(DbBackend::Sqlite);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let plan: Vec<String> = db
+            .query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(3).unwrap())
+            .collect();
+        assert!(
+            plan.iter().any(|p| p.contains("uq_posts_organization_id_slug_live") && p.contains("slug>? AND slug<?")),
+            "{plan:#?}"
+        );
     }
 }
