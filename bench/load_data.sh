@@ -148,7 +148,7 @@ FROM (
 ) x;
 
 INSERT INTO posts (id, user_id, organization_id, title, content, status, view_count,
-                   created_at, updated_at, deleted_at)
+                   created_at, updated_at, deleted_at, slug, published_at)
 SELECT p.id, p.user_id, p.organization_id,
        initcap(w[1 + floor(random() * array_length(w, 1))::int] || ' '
                || w[1 + floor(random() * array_length(w, 1))::int] || ' '
@@ -165,7 +165,10 @@ SELECT p.id, p.user_id, p.organization_id,
             THEN p.created + random() * (coalesce(p.author_deleted_at, p.t_now) - p.created)
             ELSE p.created END,
        coalesce(p.author_deleted_at,
-                CASE WHEN p.r4 < 0.04 THEN p.created + random() * (p.t_now - p.created) END)
+                CASE WHEN p.r4 < 0.04 THEN p.created + random() * (p.t_now - p.created) END),
+       -- Unique per organization among live posts (the live-slug index).
+       'post-' || p.id,
+       CASE st.status WHEN 'published' THEN p.created END
 FROM post_stage p
 CROSS JOIN words
 JOIN paras pa ON pa.n = p.id % 256
