@@ -144,32 +144,6 @@ impl Application {
         if !config.no_migrate {
             Migrator::up(database.db.conn(), None).await?;
         }
-        // SQLite's `PRAGMA optimize` now and every hour (and at shutdown, in `Db::close`).
-        let maintained = database.db.clone();
-        maintained.maintain().await;
-        let maintenance = tokio::spawn(async move {
-            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
-            hourly.tick().await;
-            loop {
-                hourly.tick().await;
-                maintained.maintain().await;
-            }
-        });
-        // Every instance publishes due SCHEDULED posts (each exactly once, see `scheduler`).
-        let scheduled = database.db.clone();
-        let interval = std::time::Duration::from_millis(config.scheduler_interval_ms);
-        let scheduler = tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match crate::service::scheduler::publish_due(&scheduled).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(published = n, "scheduler published due posts"),
-                    Err(e) => tracing::warn!(error = ?e, "scheduler run failed"),
-                }
-            }
-        });
         let rate_limiter = http::rate_limit::RateLimiter::new(
             http::rate_limit::Quota::per_minute(config.rate_limit_per_minute),
             http::rate_limit::Quota::per_minute(config.rate_limit_anonymous_per_minute),
@@ -231,6 +205,33 @@ impl Application {
             rate_limiter,
         };
         let listener = TcpListener::bind(config.listen).await?;
+        // Started last: a build that fails above leaves no task behind.
+        // SQLite's `PRAGMA optimize` now and every hour (and at shutdown, in `Db::close`).
+        let maintained = database.db.clone();
+        maintained.maintain().await;
+        let maintenance = tokio::spawn(async move {
+            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            hourly.tick().await;
+            loop {
+                hourly.tick().await;
+                maintained.maintain().await;
+            }
+        });
+        // Every instance publishes due SCHEDULED posts (each exactly once, see `scheduler`).
+        let scheduled = database.db.clone();
+        let interval = std::time::Duration::from_millis(config.scheduler_interval_ms);
+        let scheduler = tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match crate::service::scheduler::publish_due(&scheduled).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(published = n, "scheduler published due posts"),
+                    Err(e) => tracing::warn!(error = ?e, "scheduler run failed"),
+                }
+            }
+        });
         Ok(Application {
             addr: listener.local_addr()?,
             listener,

@@ -24,6 +24,9 @@ enum Posts {
 
 const UNIQUE_SLUG: &str = "uq_posts_organization_id_slug_live";
 const PUBLISHED_AT: &str = "idx_posts_organization_id_published_at";
+/// `orderBy: PUBLISHED_AT` across organizations (the public feed) and per author.
+const PUBLISHED_AT_GLOBAL: &str = "idx_posts_published_at_id";
+const PUBLISHED_AT_AUTHOR: &str = "idx_posts_user_id_published_at";
 /// The scheduler's claim: due SCHEDULED posts, a handful among millions.
 const SCHEDULED: &str = "idx_posts_publish_at_scheduled";
 
@@ -57,13 +60,28 @@ fn slugify(title: &str) -> String {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite's ALTER TABLE adds one at a time.
-        let columns = [
-            ColumnDef::new(Posts::Slug)
+        let db = manager.get_connection();
+        let backend = db.get_database_backend();
+        // Slugs compare byte by byte on both databases (SQLite's default is BINARY): the
+        // free-slug lookup reads `[base, base.)` as one index range, which a locale's
+        // collation (ignoring punctuation) would not keep together.
+        if backend == DbBackend::Postgres {
+            db.execute_unprepared(
+                "ALTER TABLE posts ADD COLUMN slug varchar(200) COLLATE \"C\" NOT NULL DEFAULT ''",
+            )
+            .await?;
+        } else {
+            let slug = ColumnDef::new(Posts::Slug)
                 .string_len(200)
                 .not_null()
                 .default("")
-                .to_owned(),
+                .to_owned();
+            manager
+                .alter_table(Table::alter().table(Posts::Table).add_column(slug).to_owned())
+                .await?;
+        }
+        // One column per statement: SQLite's ALTER TABLE adds one at a time.
+        let columns = [
             ColumnDef::new(Posts::Excerpt).string_len(500).null().to_owned(),
             ColumnDef::new(Posts::Featured)
                 .boolean()
@@ -84,8 +102,6 @@ impl MigrationTrait for Migration {
                 .alter_table(Table::alter().table(Posts::Table).add_column(column).to_owned())
                 .await?;
         }
-        let db = manager.get_connection();
-        let backend = db.get_database_backend();
         let txn = db.begin().await?;
         txn.execute_unprepared("UPDATE posts SET published_at = created_at WHERE status = 'published'")
             .await?;
@@ -149,6 +165,14 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         db.execute_unprepared(&format!(
+            "CREATE INDEX {PUBLISHED_AT_GLOBAL} ON posts (published_at, id) WHERE published_at IS NOT NULL"
+        ))
+        .await?;
+        db.execute_unprepared(&format!(
+            "CREATE INDEX {PUBLISHED_AT_AUTHOR} ON posts (user_id, published_at, id)"
+        ))
+        .await?;
+        db.execute_unprepared(&format!(
             "CREATE INDEX {SCHEDULED} ON posts (publish_at, id) WHERE status = 'scheduled' AND deleted_at IS NULL"
         ))
         .await?;
@@ -156,7 +180,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for index in [UNIQUE_SLUG, PUBLISHED_AT, SCHEDULED] {
+        for index in [
+            UNIQUE_SLUG,
+            PUBLISHED_AT,
+            PUBLISHED_AT_GLOBAL,
+            PUBLISHED_AT_AUTHOR,
+            SCHEDULED,
+        ] {
             manager
                 .drop_index(Index::drop().name(index).table(Posts::Table).to_owned())
                 .await?;

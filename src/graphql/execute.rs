@@ -210,7 +210,9 @@ impl Engine {
         let loaders = Loaders::new(&self.db, &actor.viewer, self.loader_delay, statements.clone());
         let operation_name = request.operation_name.clone();
         let request = request.data(actor).data(loaders);
-        let run = db::REQUEST_STATEMENTS.scope(statements.clone(), schema.execute(request));
+        // Boxed: async-graphql's execution future is large, and each wrapper around it
+        // (statement scope, timeout, the request span) would otherwise move it again.
+        let run = db::REQUEST_STATEMENTS.scope(statements.clone(), Box::pin(schema.execute(request)));
         // Dropping the future on timeout cancels its database work.
         let mut response = match tokio::time::timeout(self.timeout, run).await {
             Ok(response) => response,

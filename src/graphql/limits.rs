@@ -199,8 +199,10 @@ impl<'a> Measurer<'a> {
         };
         Measure {
             cost,
-            depth: children.depth + 1,
-            aliases: children.aliases + usize::from(field.alias.is_some()),
+            depth: children.depth.saturating_add(1),
+            aliases: children
+                .aliases
+                .saturating_add(usize::from(field.alias.is_some())),
             fields: 1,
         }
     }

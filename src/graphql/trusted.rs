@@ -144,15 +144,23 @@ pub async fn resolve(
         return persisted::resolve(apq, request).await;
     };
     let hash = persisted::requested_hash(request)?;
+    // A hash sent with a text must be the text's, whatever the policy.
+    if let Some(hash) = &hash
+        && !request.query.is_empty()
+        && sha256_hex(&request.query) != *hash
+    {
+        return Err(ApiError::BadUserInput {
+            message: "`extensions.persistedQuery.sha256Hash` is not the SHA-256 of `query`".into(),
+            field: None,
+        });
+    }
     if let Some(text) = hash.as_deref().and_then(|h| manifest.by_hash(h)) {
         if request.query.is_empty() {
             request.query = text.to_string();
             return Ok(());
         }
-        // The text sent with the hash must be the manifest's (a wrong pair is refused below).
-        if **text == *request.query {
-            return Ok(());
-        }
+        // The text's own hash (checked above): it is the manifest's document.
+        return Ok(());
     }
     match manifest.policy {
         Policy::Allow => persisted::resolve(apq, request).await,

@@ -25,7 +25,11 @@ pub async fn publish_due(db: &Db) -> ApiResult<usize> {
     let actor = Actor::system("scheduler");
     let txn = begin_write(db).await?;
     let due = post::Entity::find()
-        .filter(post::Column::Status.eq(Status::Scheduled))
+        // A literal, not a parameter: the partial index `WHERE status = 'scheduled'` must be
+        // provable from the query under PostgreSQL's generic plans.
+        .filter(sea_orm::sea_query::Expr::cust(
+            "\"posts\".\"status\" = 'scheduled'",
+        ))
         .filter(post::Column::PublishAt.lte(now()))
         .filter(post::Column::DeletedAt.is_null())
         .order_by_asc(post::Column::PublishAt)

@@ -59,7 +59,11 @@ pub async fn free(
 }
 
 /// The live slugs of an organization that `base` or `base-N` could collide with.
-fn taken(organization_id: i32, base: &str, except: Option<i32>) -> sea_orm::Selector<sea_orm::SelectGetableTuple<String>> {
+fn taken(
+    organization_id: i32,
+    base: &str,
+    except: Option<i32>,
+) -> sea_orm::Selector<sea_orm::SelectGetableTuple<String>> {
     let mut select = post::Entity::find()
         .select_only()
         .column(post::Column::Slug)
@@ -199,7 +203,8 @@ mod tests {
             .map(|row| row.try_get_by_index::<String>(3).unwrap())
             .collect();
         assert!(
-            plan.iter().any(|p| p.contains("uq_posts_organization_id_slug_live") && p.contains("slug>? AND slug<?")),
+            plan.iter()
+                .any(|p| p.contains("uq_posts_organization_id_slug_live") && p.contains("slug>? AND slug<?")),
             "{plan:#?}"
         );
     }

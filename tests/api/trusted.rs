@@ -116,9 +116,14 @@ async fn only_the_manifests_documents_run_however_they_are_named() {
             json!({ "query": other, "extensions": apq(&sha256(other)) }),
             "QUERY_NOT_IN_SAFELIST",
         ),
+        // A hash that is not the text's is refused, whatever the text.
         (
             json!({ "query": other, "extensions": apq(&hash) }),
-            "QUERY_NOT_IN_SAFELIST",
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "query": COUNT, "extensions": apq(&sha256(other)) }),
+            "BAD_USER_INPUT",
         ),
         (
             json!({ "extensions": apq(&sha256(other)) }),
