@@ -36,7 +36,7 @@ impl ConnectionTrait for Txn {
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match self {
             Txn::Pool(txn, _) => txn.execute_raw(stmt).await,
-            Txn::Pg { txn, recorder } => recorder.timed(&stmt, txn.execute(&stmt)).await,
+            Txn::Pg { txn, recorder } => recorder.timed(&stmt, Box::pin(txn.execute(&stmt))).await,
         }
     }
 
@@ -45,7 +45,7 @@ impl ConnectionTrait for Txn {
             Txn::Pool(txn, _) => txn.execute_unprepared(sql).await,
             Txn::Pg { txn, recorder } => {
                 let stmt = Statement::from_string(DbBackend::Postgres, sql);
-                recorder.timed(&stmt, txn.execute(&stmt)).await
+                recorder.timed(&stmt, Box::pin(txn.execute(&stmt))).await
             }
         }
     }
@@ -53,14 +53,14 @@ impl ConnectionTrait for Txn {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match self {
             Txn::Pool(txn, _) => txn.query_one_raw(stmt).await,
-            Txn::Pg { txn, recorder } => recorder.timed(&stmt, txn.query_one(&stmt)).await,
+            Txn::Pg { txn, recorder } => recorder.timed(&stmt, Box::pin(txn.query_one(&stmt))).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match self {
             Txn::Pool(txn, _) => txn.query_all_raw(stmt).await,
-            Txn::Pg { txn, recorder } => recorder.timed(&stmt, txn.query_all(&stmt)).await,
+            Txn::Pg { txn, recorder } => recorder.timed(&stmt, Box::pin(txn.query_all(&stmt))).await,
         }
     }
 }
