@@ -1,5 +1,7 @@
 //! Database connection: pool options per backend and statement counting.
 mod pg_pool;
+#[cfg(test)]
+pub mod plan;
 mod txn;
 
 pub use self::txn::Txn;

@@ -285,11 +285,9 @@ pub async fn load_page<L: ChildList>(
 
 #[cfg(test)]
 mod tests {
-    use migration::MigratorTrait;
-    use sea_orm::{ConnectionTrait, Database};
-
     use super::*;
     use crate::{
+        db::plan::sqlite_plan,
         query::PageArgs,
         service::post::{PostChildren, PostConditions, PostList, PostSort},
     };
@@ -299,8 +297,6 @@ mod tests {
     /// numbered all children of all parents before cutting to `first`).
     #[tokio::test]
     async fn sqlite_pages_are_bounded_per_parent() {
-        let db = Database::connect("sqlite::memory:").await.unwrap();
-        migration::Migrator::up(&db, None).await.unwrap();
         let list = PostChildren {
             by_author: true,
             list: PostList {
@@ -322,18 +318,7 @@ mod tests {
         let statement = limited_pages(&list, &viewer, &window, &[1, 2, 3], DbBackend::Sqlite).unwrap();
         assert!(!statement.sql.contains("ROW_NUMBER"), "{}", statement.sql);
         assert_eq!(statement.sql.matches("LIMIT").count(), 3, "{}", statement.sql);
-        let explain = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("EXPLAIN QUERY PLAN {}", statement.sql),
-            statement.values.map(|v| v.0).unwrap_or_default(),
-        );
-        let plan: Vec<String> = db
-            .query_all_raw(explain)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get_by_index::<String>(3).unwrap())
-            .collect();
+        let plan = sqlite_plan(&statement).await;
         let searches = plan
             .iter()
             .filter(|p| p.starts_with("SEARCH posts USING INDEX"))

@@ -184,24 +184,8 @@ mod tests {
     /// organization's posts (a `LIKE` did: 34 createPost/s at 100,000 posts on SQLite).
     #[tokio::test]
     async fn the_free_slug_lookup_searches_the_index() {
-        use migration::MigratorTrait;
-        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-
-        let db = Database::connect("sqlite::memory:").await.unwrap();
-        migration::Migrator::up(&db, None).await.unwrap();
-        let statement = super::taken(1, "hello-world", Some(3)).into_statement(DbBackend::Sqlite);
-        let explain = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("EXPLAIN QUERY PLAN {}", statement.sql),
-            statement.values.map(|v| v.0).unwrap_or_default(),
-        );
-        let plan: Vec<String> = db
-            .query_all_raw(explain)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get_by_index::<String>(3).unwrap())
-            .collect();
+        let statement = super::taken(1, "hello-world", Some(3)).into_statement(sea_orm::DbBackend::Sqlite);
+        let plan = crate::db::plan::sqlite_plan(&statement).await;
         assert!(
             plan.iter()
                 .any(|p| p.contains("uq_posts_organization_id_slug_live") && p.contains("slug>? AND slug<?")),
