@@ -265,6 +265,32 @@ pub struct Config {
     #[arg(long, env = "BLOGQL_SCHEDULER_INTERVAL_MS", value_name = "BLOGQL_SCHEDULER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000), global = true)]
     pub scheduler_interval_ms: u64,
 
+    /// Seconds a WebSocket client has to send `connection_init` (then closed with 4408).
+    #[arg(long, env = "BLOGQL_WS_INIT_TIMEOUT_SECS", value_name = "BLOGQL_WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub ws_init_timeout_secs: u64,
+
+    /// Seconds between the server's keep-alive `ping`s on an idle WebSocket.
+    #[arg(long, env = "BLOGQL_WS_KEEPALIVE_SECS", value_name = "BLOGQL_WS_KEEPALIVE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub ws_keepalive_secs: u64,
+
+    /// Operations one WebSocket connection may run at once.
+    #[arg(long, env = "BLOGQL_WS_MAX_SUBSCRIPTIONS", value_name = "BLOGQL_WS_MAX_SUBSCRIPTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub ws_max_subscriptions: u32,
+
+    /// WebSocket connections one caller (a user, a platform admin, an anonymous IP) may
+    /// keep open on this instance.
+    #[arg(long, env = "BLOGQL_WS_MAX_CONNECTIONS", value_name = "BLOGQL_WS_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub ws_max_connections: u32,
+
+    /// Events a subscriber may have waiting (not yet sent) before its subscription ends
+    /// with `RATE_LIMITED`.
+    #[arg(long, env = "BLOGQL_SUBSCRIPTION_BUFFER", value_name = "BLOGQL_SUBSCRIPTION_BUFFER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub subscription_buffer: u32,
+
+    /// Hours post events are kept for `postEvents(after:)` replays.
+    #[arg(long, env = "BLOGQL_EVENT_RETENTION_HOURS", value_name = "BLOGQL_EVENT_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760), global = true)]
+    pub event_retention_hours: u64,
+
     /// SQLite page cache per connection, in KiB (the pool keeps one per connection).
     #[arg(long, env = "BLOGQL_SQLITE_CACHE_KIB", value_name = "BLOGQL_SQLITE_CACHE_KIB", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(64..=1_048_576), global = true)]
     pub sqlite_cache_kib: u32,

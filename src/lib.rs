@@ -12,6 +12,8 @@ pub mod db;
 pub mod entity;
 /// The API's error type and its codes.
 pub mod error;
+/// Live post events: the outbox's readers and the subscribers they feed.
+pub mod events;
 /// The GraphQL schema.
 pub mod graphql;
 /// Routes and handlers.

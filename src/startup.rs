@@ -180,6 +180,13 @@ impl Application {
             }
             (None, graphql::trusted::Policy::Allow) => None,
         };
+        let (hub, event_tasks) = crate::events::Hub::start(
+            &database.db,
+            crate::events::Settings {
+                buffer: config.subscription_buffer as usize,
+                retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
+            },
+        );
         let schema = graphql::build(database.db.clone(), &options);
         let engine = graphql::execute::Engine {
             types: graphql::order::Types::of_sdl(&schema.sdl()),
@@ -194,6 +201,7 @@ impl Application {
             verifier: Arc::new(verifier),
             loader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),
             timeout: std::time::Duration::from_secs(config.request_timeout_secs),
+            hub,
         };
         let state = AppState {
             engine: Arc::new(engine),
@@ -203,6 +211,13 @@ impl Application {
             production: config.is_production(),
             cors_origins: config.cors_origins.clone(),
             rate_limiter,
+            ws: http::ws::Settings {
+                init_timeout: std::time::Duration::from_secs(config.ws_init_timeout_secs),
+                keepalive: std::time::Duration::from_secs(config.ws_keepalive_secs),
+                max_operations: config.ws_max_subscriptions as usize,
+                max_connections: config.ws_max_connections as usize,
+            },
+            ws_connections: Default::default(),
         };
         let listener = TcpListener::bind(config.listen).await?;
         // Started last: a build that fails above leaves no task behind.
@@ -239,7 +254,7 @@ impl Application {
             db: database.db,
             statements: database.statements,
             dev_secret: secret.filter(|(_, dev)| *dev).map(|(s, _)| s),
-            _background: Background(vec![maintenance, scheduler]),
+            _background: Background([maintenance, scheduler].into_iter().chain(event_tasks).collect()),
         })
     }
 

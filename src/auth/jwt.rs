@@ -90,6 +90,12 @@ impl Verifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Subject, ApiError> {
+        self.verify_expiring(token).map(|(subject, _)| subject)
+    }
+
+    /// `verify`, with the token's `exp` (seconds since the epoch): a WebSocket connection
+    /// ends when its token expires.
+    pub fn verify_expiring(&self, token: &str) -> Result<(Subject, Option<i64>), ApiError> {
         // `exp`, `nbf`, `iss` and `aud` are checked by `validation`; the rest is read here.
         let claims = decode::<serde_json::Map<String, serde_json::Value>>(token, &self.key, &self.validation)
             .map_err(|e| {
@@ -97,18 +103,21 @@ impl Verifier {
                 ApiError::Unauthenticated("Invalid or expired token".into())
             })?
             .claims;
+        let expires = claims.get("exp").and_then(serde_json::Value::as_i64);
         if claims.get("role").and_then(|r| r.as_str()) == Some(PLATFORM_ADMIN) {
             let sub = claims.get("sub").and_then(|s| s.as_str()).unwrap_or("unknown");
-            return Ok(Subject::PlatformAdmin(sub.to_owned()));
+            return Ok((Subject::PlatformAdmin(sub.to_owned()), expires));
         }
         let id = match claims.get(&self.user_claim) {
             Some(serde_json::Value::String(s)) => s.parse::<i32>().ok(),
             Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
             _ => None,
         };
-        id.filter(|id| *id > 0).map(Subject::User).ok_or_else(|| {
-            ApiError::Unauthenticated(format!("Token claim `{}` is not a user id", self.user_claim))
-        })
+        id.filter(|id| *id > 0)
+            .map(|id| (Subject::User(id), expires))
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(format!("Token claim `{}` is not a user id", self.user_claim))
+            })
     }
 }
 

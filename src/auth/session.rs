@@ -24,6 +24,14 @@ fn rejected(message: &str) -> ApiError {
 /// no header (anonymous); any header that is not a valid token is `UNAUTHENTICATED`, never
 /// anonymous.
 pub fn subject(verifier: &Verifier, header: Option<&[u8]>) -> Result<Option<Subject>, ApiError> {
+    Ok(subject_expiring(verifier, header)?.map(|(subject, _)| subject))
+}
+
+/// `subject`, with the token's expiry (seconds since the epoch).
+pub fn subject_expiring(
+    verifier: &Verifier,
+    header: Option<&[u8]>,
+) -> Result<Option<(Subject, Option<i64>)>, ApiError> {
     let Some(value) = header else {
         return Ok(None);
     };
@@ -34,7 +42,7 @@ pub fn subject(verifier: &Verifier, header: Option<&[u8]>) -> Result<Option<Subj
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| rejected("Authorization must be `Bearer <token>`"))?;
-    verifier.verify(token).map(Some)
+    verifier.verify_expiring(token).map(Some)
 }
 
 /// The rate-limit key of a verified subject (the same as `Viewer::label`).

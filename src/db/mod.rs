@@ -9,7 +9,7 @@ pub use self::txn::Txn;
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -92,12 +92,25 @@ pub struct Db {
     /// fair): writers queue here instead of sleeping and retrying in SQLite's busy
     /// handler, where arrival order meant nothing and some waited most of a second.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Woken after a SQLite transaction that wrote outbox rows commits (see
+    /// `Txn::signal_on_commit`): the in-process feed of subscriptions.
+    committed: Arc<tokio::sync::Notify>,
 }
 
 impl Db {
     /// SeaORM's connection, for migrations.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// What `Txn::signal_on_commit` wakes (SQLite).
+    pub fn committed(&self) -> &Arc<tokio::sync::Notify> {
+        &self.committed
+    }
+
+    /// The PostgreSQL connection options (for a `LISTEN` connection); `None` on SQLite.
+    pub fn pg_options(&self) -> Option<PgConnectOptions> {
+        self.pg_pool.as_ref().map(|pool| pool.options().clone())
     }
 
     /// Connections open (`in_use`, `idle`) in both pools, for `/metrics`.
@@ -121,16 +134,24 @@ impl Db {
     /// `options` (its transaction mode).
     pub async fn begin_with_options(&self, options: TransactionOptions) -> Result<Txn, DbErr> {
         match &self.pg_pool {
-            Some(pool) => Ok(Txn::Pg {
-                txn: pool.begin().await?,
-                recorder: self.recorder.clone(),
+            Some(pool) => Ok(Txn {
+                inner: txn::Inner::Pg {
+                    txn: pool.begin().await?,
+                    recorder: self.recorder.clone(),
+                },
+                on_commit: None,
+                signal: AtomicBool::new(false),
             }),
             None => {
                 let turn = match &self.writer {
                     Some(writer) => Some(writer.clone().lock_owned().await),
                     None => None,
                 };
-                Ok(Txn::Pool(self.conn.begin_with_options(options).await?, turn))
+                Ok(Txn {
+                    inner: txn::Inner::Pool(self.conn.begin_with_options(options).await?, turn),
+                    on_commit: Some(self.committed.clone()),
+                    signal: AtomicBool::new(false),
+                })
             }
         }
     }
@@ -337,6 +358,7 @@ pub async fn connect_with(
         pg_pool,
         recorder,
         writer,
+        committed: Arc::default(),
     };
     Ok(Database { db, statements })
 }

@@ -158,6 +158,11 @@ impl PgPool {
         Ok(PgPool { pool, failures })
     }
 
+    /// How its connections connect (a `LISTEN` connection uses the same).
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.pool.manager().options
+    }
+
     /// Connections open (`in_use`, `idle`), for `/metrics`.
     pub fn sizes(&self) -> (usize, usize) {
         let status = self.pool.status();

@@ -32,7 +32,7 @@ pub struct Model {
     pub featured: bool,
     /// When the post first became published; kept after.
     pub published_at: Option<DateTimeUtc>,
-    /// The scheduled publication time (the scheduler is not built yet).
+    /// The scheduled publication time (see `service::scheduler`).
     pub publish_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -65,6 +65,26 @@ pub fn users(viewer: &Viewer, deleted: Deleted) -> Select<user::Entity> {
     }
 }
 
+/// What `posts` depends on: viewers with the same audience read the same posts, so one
+/// read answers for all of them (subscriptions resolve an event's post once per audience).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PostAudience {
+    /// Published posts of public organizations.
+    Public,
+    /// Everything of one organization.
+    Organization(i32),
+    /// Everything.
+    Everyone,
+}
+
+pub fn post_audience(viewer: &Viewer) -> PostAudience {
+    match viewer {
+        Viewer::Anonymous => PostAudience::Public,
+        Viewer::Member(m) => PostAudience::Organization(m.organization_id),
+        Viewer::PlatformAdmin { .. } => PostAudience::Everyone,
+    }
+}
+
 pub fn posts(viewer: &Viewer, deleted: Deleted) -> Select<post::Entity> {
     let scope = match viewer {
         Viewer::Anonymous => Condition::all()

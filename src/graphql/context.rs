@@ -1,4 +1,6 @@
 //! Typed access to what the HTTP layer put into a request's context.
+use std::sync::Arc;
+
 use async_graphql::Context;
 
 use crate::{
@@ -24,6 +26,13 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer, ApiError> {
     Ok(&actor(ctx)?.viewer)
 }
 
-pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
-    ctx.data::<Loaders>().map_err(|_| missing("loaders"))
+/// The loaders of the request, or of the subscription event being resolved (a long-lived
+/// subscription gets fresh ones per event: nothing it reads is remembered past it).
+pub fn loaders(ctx: &Context<'_>) -> Result<Arc<Loaders>, ApiError> {
+    if let Ok(loaders) = crate::loaders::EVENT_LOADERS.try_with(Arc::clone) {
+        return Ok(loaders);
+    }
+    ctx.data::<Arc<Loaders>>()
+        .cloned()
+        .map_err(|_| missing("loaders"))
 }

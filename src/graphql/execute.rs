@@ -11,6 +11,8 @@ use async_graphql::{
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
 
+use futures_util::stream::{self, BoxStream, StreamExt};
+
 use super::{
     BlogSchema,
     documents::{DocumentCache, Parsed},
@@ -26,7 +28,7 @@ use crate::{
     },
     db::{self, Db},
     error::{self, ApiError, ApiResult},
-    loaders::Loaders,
+    loaders::{EVENT_LOADERS, Loaders},
     service,
 };
 
@@ -49,6 +51,8 @@ pub struct Engine {
     pub verifier: Arc<Verifier>,
     pub loader_delay: Duration,
     pub timeout: Duration,
+    /// The subscriptions of this instance.
+    pub hub: crate::events::Hub,
 }
 
 /// The operation a request runs, as far as its document tells.
@@ -194,6 +198,47 @@ impl Engine {
             .await
     }
 
+    /// Runs a prepared subscription for `actor`: one response per event, each with error
+    /// codes and keys in selection order, each resolved with fresh loaders (a subscription
+    /// lives for hours: nothing it reads is remembered past its event).
+    pub fn stream(self: &Arc<Self>, prepared: Prepared, actor: Actor) -> BoxStream<'static, Response> {
+        let Prepared {
+            request, document, ..
+        } = prepared;
+        let operation_name = request.operation_name.clone();
+        let viewer = actor.viewer.clone();
+        let request = request.data(actor).data(self.hub.clone());
+        let responses = self.schema.execute_stream(request);
+        let engine = self.clone();
+        stream::unfold(responses, move |mut responses| {
+            let engine = engine.clone();
+            let viewer = viewer.clone();
+            let document = document.clone();
+            let operation_name = operation_name.clone();
+            async move {
+                let statements = Arc::new(AtomicU64::new(0));
+                let loaders = Arc::new(Loaders::new(
+                    &engine.db,
+                    &viewer,
+                    engine.loader_delay,
+                    statements.clone(),
+                ));
+                let next = db::REQUEST_STATEMENTS.scope(statements, responses.next());
+                let mut response = EVENT_LOADERS.scope(loaders, next).await?;
+                for error in &mut response.errors {
+                    error::ensure_code(error);
+                }
+                if let Some(doc) = &document
+                    && let Some(op) = definition(&doc.original, operation_name.as_deref())
+                {
+                    order::reorder(&mut response.data, &doc.original, op, &engine.types);
+                }
+                Some((response, responses))
+            }
+        })
+        .boxed()
+    }
+
     /// Runs a prepared request for `actor` within the timeout; every error leaves with a
     /// code and the keys in selection order.
     pub async fn execute(&self, prepared: Prepared, actor: Actor, statements: &Arc<AtomicU64>) -> Response {
@@ -209,7 +254,7 @@ impl Engine {
         };
         let loaders = Loaders::new(&self.db, &actor.viewer, self.loader_delay, statements.clone());
         let operation_name = request.operation_name.clone();
-        let request = request.data(actor).data(loaders);
+        let request = request.data(actor).data(Arc::new(loaders));
         // Boxed: async-graphql's execution future is large, and each wrapper around it
         // (statement scope, timeout, the request span) would otherwise move it again.
         let run = db::REQUEST_STATEMENTS.scope(statements.clone(), Box::pin(schema.execute(request)));

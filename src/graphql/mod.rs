@@ -16,10 +16,13 @@ pub mod organization;
 pub mod pagination;
 pub mod persisted;
 pub mod post;
+pub mod subscription;
 pub mod trusted;
 pub mod user;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+
+use self::subscription::SubscriptionRoot;
 
 /// The root query, merged from one object per domain.
 #[derive(MergedObject, Default)]
@@ -31,7 +34,7 @@ pub struct Query(
     audit::AuditQuery,
 );
 
-pub type BlogSchema = Schema<Query, mutation::Mutation, EmptySubscription>;
+pub type BlogSchema = Schema<Query, mutation::Mutation, SubscriptionRoot>;
 
 /// Limits and switches of the served schema (see `Config`).
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +78,7 @@ pub fn build_for_introspection(db: crate::db::Db, options: &Options) -> Option<B
 }
 
 fn build_with(db: crate::db::Db, options: &Options, data_limits: bool) -> BlogSchema {
-    let mut builder = Schema::build(Query::default(), mutation::Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), mutation::Mutation::default(), SubscriptionRoot)
         .data(db)
         .limit_directives(options.max_directives);
     if data_limits {
@@ -94,7 +97,7 @@ fn build_with(db: crate::db::Db, options: &Options, data_limits: bool) -> BlogSc
 
 /// The SDL of the served schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), mutation::Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), mutation::Mutation::default(), SubscriptionRoot)
         .finish()
         .sdl()
 }

@@ -6,6 +6,7 @@ mod health;
 pub mod metrics;
 pub mod rate_limit;
 mod security;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -30,6 +31,9 @@ pub struct AppState {
     pub production: bool,
     pub cors_origins: Vec<String>,
     pub rate_limiter: rate_limit::RateLimiter,
+    /// `/graphql/ws` settings, and its open connections per caller.
+    pub ws: ws::Settings,
+    pub ws_connections: ws::Connections,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -38,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let production = state.production;
     let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

@@ -61,6 +61,11 @@ impl Factory {
     }
 }
 
+tokio::task_local! {
+    /// The loaders of the subscription event being resolved (see `graphql::context::loaders`).
+    pub static EVENT_LOADERS: Arc<Loaders>;
+}
+
 const DELETED: scope::Deleted = scope::Deleted::Include;
 
 impl Loaders {

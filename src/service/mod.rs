@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod guard;
 pub mod organization;
+pub mod outbox;
 pub mod post;
 pub mod rows;
 pub mod scheduler;

@@ -209,9 +209,10 @@ async fn set_deleted(db: &Db, actor: &Actor, id: i32, delete: bool) -> ApiResult
     let posts = super::post::cascade(&txn, actor, post::Column::OrganizationId, id, from, to).await?;
     let cascaded = [
         (user::Entity::TABLE, &users[..]),
-        (post::Entity::TABLE, &posts[..]),
+        (post::Entity::TABLE, &posts.plain[..]),
     ];
     rows::record_deletion(&txn, actor, &org, &cascaded, from, to).await?;
+    posts.emit_events(&txn).await?;
     txn.commit().await?;
     Ok(org)
 }

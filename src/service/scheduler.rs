@@ -10,7 +10,7 @@ use sea_orm::{
     sea_query::{LockBehavior, LockType},
 };
 
-use super::{Actor, begin_write, now, rows};
+use super::{Actor, begin_write, now, outbox, rows};
 use crate::{
     db::Db,
     entity::post::{self, Status},
@@ -40,13 +40,20 @@ pub async fn publish_due(db: &Db) -> ApiResult<usize> {
         .await?;
     let count = due.len();
     let at = now();
+    let mut events = Vec::with_capacity(count);
     for old in due {
         let mut new = old.clone();
         new.status = Status::Published;
         new.published_at = old.published_at.or(Some(at));
         new.publish_at = None;
-        rows::update_audited(&txn, &actor, old, new).await?;
+        let stored = rows::update_audited(&txn, &actor, old.clone(), new).await?;
+        events.extend(outbox::updated(&old, &stored));
     }
+    // One statement for the run's events, the transaction's last. Organizations are
+    // locked in id order (stable: each keeps its own order), as two instances' runs
+    // could otherwise take two organizations' locks in opposite orders.
+    events.sort_by_key(|e| e.organization_id);
+    outbox::emit(&txn, &events).await?;
     txn.commit().await?;
     Ok(count)
 }

@@ -89,7 +89,8 @@ impl Post {
     }
     /// The post's author.
     async fn author(&self, ctx: &Context<'_>) -> Result<User> {
-        let users = loaders(ctx)?.user();
+        let loaders = loaders(ctx)?;
+        let users = loaders.user();
         let user = match users.loader().ready(self.0.user_id) {
             Some(user) => Some(user),
             None => users.load_one(self.0.user_id).await.map_err(ApiError::from)?,

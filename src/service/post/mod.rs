@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{Actor, Lock, audit, begin_write, guard, now, rows, slug, validate};
+use super::{Actor, Lock, audit, begin_write, guard, now, outbox, rows, slug, validate};
 use crate::{
     auth::Viewer,
     db::Db,
@@ -205,6 +205,7 @@ async fn insert(
         deleted_at: Set(None),
     };
     let post = rows::insert_audited(&txn, actor, row).await?;
+    outbox::emit(&txn, &outbox::created(&post)).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -283,7 +284,8 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
     if new.status == Status::Published && new.published_at.is_none() {
         new.published_at = Some(now());
     }
-    let post = rows::update_audited(&txn, actor, old, new).await?;
+    let post = rows::update_audited(&txn, actor, old.clone(), new).await?;
+    outbox::emit(&txn, outbox::updated(&old, &post).as_slice()).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -296,6 +298,7 @@ pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Mod
     let t = now();
     let post = rows::set_deleted_at(&txn, post, Some(t)).await?;
     rows::record_deletion(&txn, actor, &post, &[], None, Some(t)).await?;
+    outbox::emit(&txn, &[outbox::deletion(&post, true)]).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -328,14 +331,29 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
         Some(renamed) => audit::record(&txn, actor, vec![slug::restore_entry(renamed, t)]).await?,
         None => rows::record_deletion(&txn, actor, &post, &[], Some(t), None).await?,
     }
+    outbox::emit(&txn, &[outbox::deletion(&post, false)]).await?;
     txn.commit().await?;
     Ok(post)
 }
 
+/// The posts a cascade moved.
+pub struct Moved {
+    /// Those whose audit entry is the plain `deleted_at` change (the caller writes it).
+    pub plain: Vec<i32>,
+    /// All of them, for their events (`emit_events`, the transaction's last statement).
+    pub all: Vec<i32>,
+    deleted: bool,
+}
+
+impl Moved {
+    pub async fn emit_events(&self, txn: &crate::db::Txn) -> ApiResult<()> {
+        Ok(outbox::emit_cascade(txn, self.deleted, &self.all).await?)
+    }
+}
+
 /// The posts a user's or an organization's soft delete (`to` is `Some`) or restore
 /// cascades to, moved in one statement, after making room for restored slugs (see
-/// `slug::make_room_for_restore`). Returns the ids whose audit entry is the plain
-/// `deleted_at` change; the renamed posts' entries are written here.
+/// `slug::make_room_for_restore`). The renamed posts' audit entries are written here.
 pub async fn cascade(
     txn: &crate::db::Txn,
     actor: &Actor,
@@ -343,18 +361,23 @@ pub async fn cascade(
     parent_id: i32,
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
-) -> ApiResult<Vec<i32>> {
+) -> ApiResult<Moved> {
     let renamed = match (from, to) {
         (Some(t), None) => slug::make_room_for_restore(txn, parent, parent_id, t).await?,
         _ => Vec::new(),
     };
-    let mut ids = rows::cascade::<post::Entity>(txn, parent, parent_id, from, to).await?;
+    let all = rows::cascade::<post::Entity>(txn, parent, parent_id, from, to).await?;
+    let mut plain = all.clone();
     if let (Some(t), false) = (from, renamed.is_empty()) {
-        ids.retain(|id| !renamed.iter().any(|r| r.id == *id));
+        plain.retain(|id| !renamed.iter().any(|r| r.id == *id));
         let entries = renamed.iter().map(|r| slug::restore_entry(r, t)).collect();
         audit::record(txn, actor, entries).await?;
     }
-    Ok(ids)
+    Ok(Moved {
+        plain,
+        all,
+        deleted: to.is_some(),
+    })
 }
 
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent

@@ -188,11 +188,12 @@ pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Mod
         &txn,
         actor,
         &user,
-        &[(post::Entity::TABLE, &posts)],
+        &[(post::Entity::TABLE, &posts.plain)],
         None,
         Some(t),
     )
     .await?;
+    posts.emit_events(&txn).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -225,11 +226,12 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> 
         &txn,
         actor,
         &user,
-        &[(post::Entity::TABLE, &posts)],
+        &[(post::Entity::TABLE, &posts.plain)],
         Some(t),
         None,
     )
     .await?;
+    posts.emit_events(&txn).await?;
     txn.commit().await?;
     Ok(user)
 }
