@@ -9,6 +9,8 @@ mod m20261127_000004_create_audit_logs;
 mod m20261127_000005_add_global_list_indexes;
 mod m20261127_000006_cover_global_post_counts;
 mod m20261201_000007_post_slugs_and_publishing;
+// 000008 is the post events outbox (subscriptions).
+mod m20261201_000009_create_tags;
 
 pub struct Migrator;
 
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_add_global_list_indexes::Migration),
             Box::new(m20261127_000006_cover_global_post_counts::Migration),
             Box::new(m20261201_000007_post_slugs_and_publishing::Migration),
+            Box::new(m20261201_000009_create_tags::Migration),
         ]
     }
 }

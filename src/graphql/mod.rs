@@ -16,6 +16,7 @@ pub mod organization;
 pub mod pagination;
 pub mod persisted;
 pub mod post;
+pub mod tag;
 pub mod trusted;
 pub mod user;
 
@@ -28,6 +29,7 @@ pub struct Query(
     organization::OrganizationQuery,
     user::UserQuery,
     post::PostQuery,
+    tag::TagQuery,
     audit::AuditQuery,
 );
 

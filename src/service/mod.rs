@@ -8,6 +8,7 @@ pub mod post;
 pub mod rows;
 pub mod scheduler;
 pub mod slug;
+pub mod tag;
 pub mod user;
 pub mod validate;
 

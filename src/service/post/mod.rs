@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{Actor, Lock, audit, begin_write, guard, now, rows, slug, validate};
+use super::{Actor, Lock, audit, begin_write, guard, now, rows, slug, tag, validate};
 use crate::{
     auth::Viewer,
     db::Db,
@@ -65,6 +65,8 @@ pub struct NewPost {
     pub featured: Option<bool>,
     /// When the scheduler publishes it; with (and only with) status `Scheduled`.
     pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Live tags of the organization, in order.
+    pub tag_ids: Vec<i32>,
 }
 
 /// `publishAt` goes with status SCHEDULED, and a schedule is in the future.
@@ -109,7 +111,9 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
     let excerpt = input.excerpt.as_deref().map(validate::excerpt).transpose()?;
     let status = input.status.unwrap_or(Status::Draft);
     check_schedule(status, input.publish_at)?;
+    validate::tag_ids(&input.tag_ids)?;
     let valid = Valid {
+        tag_ids: input.tag_ids,
         author_id,
         publish_at: input.publish_at,
         title,
@@ -144,6 +148,7 @@ struct Valid {
     status: Status,
     organization_id: Option<i32>,
     featured: bool,
+    tag_ids: Vec<i32>,
 }
 
 async fn insert(
@@ -170,15 +175,16 @@ async fn insert(
             "User does not belong to this organization",
         ));
     }
+    tag::check_links(&txn, organization_id, &input.tag_ids).await?;
     // An explicit slug that is taken is `CONFLICT` (the unique index says so); a derived
     // one takes the next free suffix.
     let slug = match explicit_slug {
         Some(slug) => slug,
         None => {
-            slug::free(
+            slug::free::<post::Entity>(
                 &txn,
                 organization_id,
-                &slug::derive(&input.title),
+                &slug::derive::<post::Entity>(&input.title),
                 None,
                 &Default::default(),
             )
@@ -205,6 +211,7 @@ async fn insert(
         deleted_at: Set(None),
     };
     let post = rows::insert_audited(&txn, actor, row).await?;
+    tag::replace_links(&txn, actor, &post, &input.tag_ids).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -222,6 +229,8 @@ pub struct PostChanges {
     pub featured: Option<bool>,
     /// A new schedule (the post is, or becomes, SCHEDULED).
     pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A new list of tags, replacing the live ones (the post row itself is unchanged).
+    pub tag_ids: Option<Vec<i32>>,
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> ApiResult<post::Model> {
@@ -238,9 +247,13 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
         Some(None) => Some(None),
         None => None,
     };
+    changes.tag_ids.as_deref().map(validate::tag_ids).transpose()?;
     let txn = begin_write(db).await?;
     let old = rows::require::<post::Entity>(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &old)?;
+    if let Some(ids) = &changes.tag_ids {
+        tag::check_links(&txn, old.organization_id, ids).await?;
+    }
     let mut new = old.clone();
     if let Some(v) = title {
         new.title = v;
@@ -284,6 +297,9 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
         new.published_at = Some(now());
     }
     let post = rows::update_audited(&txn, actor, old, new).await?;
+    if let Some(ids) = &changes.tag_ids {
+        tag::replace_links(&txn, actor, &post, ids).await?;
+    }
     txn.commit().await?;
     Ok(post)
 }
@@ -321,7 +337,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
             "The post's author is deleted; restore the user first",
         ));
     }
-    let renamed = slug::make_room_for_restore(&txn, post::Column::Id, id, t).await?;
+    let renamed = slug::make_room_for_restore::<post::Entity>(&txn, post::Column::Id, id, t).await?;
     // `set_deleted_at` writes only `deleted_at`, and returns the row with its new slug.
     let post = rows::set_deleted_at(&txn, post, None).await?;
     match renamed.first() {
@@ -345,7 +361,7 @@ pub async fn cascade(
     to: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ApiResult<Vec<i32>> {
     let renamed = match (from, to) {
-        (Some(t), None) => slug::make_room_for_restore(txn, parent, parent_id, t).await?,
+        (Some(t), None) => slug::make_room_for_restore::<post::Entity>(txn, parent, parent_id, t).await?,
         _ => Vec::new(),
     };
     let mut ids = rows::cascade::<post::Entity>(txn, parent, parent_id, from, to).await?;
