@@ -18,6 +18,7 @@ mod scheduling;
 mod schema_file;
 mod slugs;
 mod statements;
+mod tags;
 mod tenancy;
 mod tokens;
 mod transport;
