@@ -107,15 +107,17 @@ async fn insert(
     explicit_slug: Option<String>,
 ) -> ApiResult<tag::Model> {
     let txn = begin_write(db).await?;
-    // The organization stays live while its tag is written (its soft delete waits).
-    rows::require::<organization::Entity>(
-        &txn,
-        &actor.viewer,
-        input.organization_id,
-        Deleted::Exclude,
-        Lock::Share,
-    )
-    .await?;
+    // The organization stays live while its tag is written (its soft delete waits). A
+    // derived slug locks it for update: tags of one organization created at the same
+    // moment then pick their free slugs one after the other instead of racing for one
+    // (a race retried a bounded number of times left the sixth of six racers CONFLICT).
+    let lock = if explicit_slug.is_none() {
+        Lock::Update
+    } else {
+        Lock::Share
+    };
+    rows::require::<organization::Entity>(&txn, &actor.viewer, input.organization_id, Deleted::Exclude, lock)
+        .await?;
     let slug = match explicit_slug {
         Some(slug) => slug,
         None => {
