@@ -1,7 +1,8 @@
 // relay-compiler on relay/src (a paginated @connection fragment, a @refetchable
 // fragment on Post, a mutation with @prependNode), against the schema fetched from
 // the live server by introspection; then each compiled operation's text
-// (the artifacts' params.text) is sent to the server and must answer without errors.
+// (the artifacts' params.text) is sent to the server and must answer without errors
+// (the subscription's text too: ws.mjs runs it over graphql-ws).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,7 +46,14 @@ await check(async () => {
     const artifact = require(join(generated, file));
     if (artifact.kind === 'Request') requests[artifact.params.name] = artifact.params;
   }
-  const expected = ['CreatePostMutation', 'OrgPostsPaginationQuery', 'OrgPostsQuery', 'PostCardRefetchQuery'];
+  writeFileSync(join(process.env.WORK_DIR ?? '.', 'relay-subscription.graphql'), requests.PostEventsSubscription?.text ?? '');
+  const expected = [
+    'CreatePostMutation',
+    'OrgPostsPaginationQuery',
+    'OrgPostsQuery',
+    'PostCardRefetchQuery',
+    'PostEventsSubscription',
+  ];
   assert(
     JSON.stringify(Object.keys(requests).sort()) === JSON.stringify(expected),
     `compiled operations: ${Object.keys(requests).sort().join(', ')}; expected ${expected.join(', ')}`,

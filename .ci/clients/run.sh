@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real GraphQL clients against a live blogql: graphql-js introspection (16 and 17),
 # schema descriptions, relay-compiler, Apollo Client 3 (relay-style pagination, a
-# cache update, automatic persisted queries over POST and GET), trusted documents
+# cache update, automatic persisted queries over POST and GET), graphql-ws
+# subscriptions on /graphql/ws (relay-compiler's subscription text), trusted documents
 # from relay-compiler's and Apollo's manifests, and GraphiQL in headless Chromium with
 # no internet.
 #
@@ -65,7 +66,7 @@ fi
 export BLOGQL_URL="http://127.0.0.1:$port/graphql"
 export BLOGQL_TOKEN
 BLOGQL_TOKEN=$("$bin" token --platform-admin --jwt-secret "$secret" --ttl 1h)
-export WORK_DIR="$work" SCREENSHOT="$screenshot" BLOGQL_BIN="$bin"
+export WORK_DIR="$work" SCREENSHOT="$screenshot" BLOGQL_BIN="$bin" BLOGQL_JWT_SECRET="$secret"
 
 echo "== seeding an organization, two users and five posts"
 if ! (cd "$here" && node seed.mjs); then
@@ -79,6 +80,7 @@ checks=(
   "introspection-graphql17|node introspection.mjs graphql17"
   "schema-descriptions|node introspection.mjs graphql --descriptions"
   "relay-compiler|node relay.mjs"
+  "graphql-ws-subscriptions|node ws.mjs"
   "apollo-relay-pagination|node apollo.mjs pagination"
   "apollo-mutation-cache|node apollo.mjs mutation"
   "apollo-apq-post|node apollo.mjs apq-post"

@@ -10,6 +10,7 @@ mod m20261127_000005_add_global_list_indexes;
 mod m20261127_000006_cover_global_post_counts;
 mod m20261201_000007_post_slugs_and_publishing;
 mod m20261201_000008_create_post_events;
+mod m20261201_000009_create_tags;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_cover_global_post_counts::Migration),
             Box::new(m20261201_000007_post_slugs_and_publishing::Migration),
             Box::new(m20261201_000008_create_post_events::Migration),
+            Box::new(m20261201_000009_create_tags::Migration),
         ]
     }
 }

@@ -3,6 +3,8 @@ pub mod audit_log;
 pub mod organization;
 pub mod post;
 pub mod post_event;
+pub mod post_tag;
 pub mod post_with_author;
 pub mod scope;
+pub mod tag;
 pub mod user;

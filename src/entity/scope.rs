@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{audit_log, organization, post, user};
+use super::{audit_log, organization, post, tag, user};
 use crate::auth::Viewer;
 
 /// Whether soft-deleted rows are part of a read. Only admins may ask for `Include`
@@ -97,6 +97,24 @@ pub fn posts(viewer: &Viewer, deleted: Deleted) -> Select<post::Entity> {
     match (viewer, deleted) {
         // Anonymous callers never see deleted posts.
         (Viewer::Anonymous, _) | (_, Deleted::Exclude) => select.filter(post::Column::DeletedAt.is_null()),
+        (_, Deleted::Include) => select,
+    }
+}
+
+/// Tags: anonymous callers see those of public organizations (the tags of the posts they
+/// can read), members their organization's, platform admins all.
+pub fn tags(viewer: &Viewer, deleted: Deleted) -> Select<tag::Entity> {
+    let scope = match viewer {
+        Viewer::Anonymous => {
+            Condition::all().add(tag::Column::OrganizationId.in_subquery(public_organization_ids()))
+        }
+        Viewer::Member(m) => Condition::all().add(tag::Column::OrganizationId.eq(m.organization_id)),
+        Viewer::PlatformAdmin { .. } => Condition::all(),
+    };
+    let select = tag::Entity::find().filter(scope);
+    match (viewer, deleted) {
+        // Anonymous callers never see deleted tags.
+        (Viewer::Anonymous, _) | (_, Deleted::Exclude) => select.filter(tag::Column::DeletedAt.is_null()),
         (_, Deleted::Include) => select,
     }
 }

@@ -87,7 +87,9 @@ impl Hub {
         };
         let pruned = hub.clone();
         let pruning = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            // The first run one interval after start: a server starting is not the moment.
+            let every = Duration::from_secs(300);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
                 pruned.prune().await;

@@ -9,17 +9,25 @@ pub enum Kind {
     Organization,
     User,
     Post,
+    Tag,
     AuditLog,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Organization, Kind::User, Kind::Post, Kind::AuditLog];
+    const ALL: [Kind; 5] = [
+        Kind::Organization,
+        Kind::User,
+        Kind::Post,
+        Kind::Tag,
+        Kind::AuditLog,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Organization => "Organization",
             Kind::User => "User",
             Kind::Post => "Post",
+            Kind::Tag => "Tag",
             Kind::AuditLog => "AuditLog",
         }
     }

@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod persisted;
 pub mod post;
 pub mod subscription;
+pub mod tag;
 pub mod trusted;
 pub mod user;
 
@@ -31,6 +32,7 @@ pub struct Query(
     organization::OrganizationQuery,
     user::UserQuery,
     post::PostQuery,
+    tag::TagQuery,
     audit::AuditQuery,
 );
 

@@ -7,6 +7,7 @@ use super::{
     ids::{Kind, decode_global},
     organization::Organization,
     post::Post,
+    tag::Tag,
     user::User,
 };
 use crate::auth::Viewer;
@@ -18,6 +19,7 @@ pub enum Node {
     Organization(Organization),
     User(User),
     Post(Post),
+    Tag(Tag),
     AuditLog(AuditLog),
 }
 
@@ -38,12 +40,13 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
     // audit log by members.
     let users_readable = *viewer != Viewer::Anonymous;
     let audit_readable = viewer.is_admin();
-    let (orgs, users, posts, audits) = futures_util::try_join!(
+    let (orgs, users, posts, tags, audits) = futures_util::try_join!(
         loaders.organization().load_many(wanted(Kind::Organization)),
         loaders
             .user()
             .load_many(wanted(Kind::User).filter(|_| users_readable)),
         loaders.post().load_many(wanted(Kind::Post)),
+        loaders.tag().load_many(wanted(Kind::Tag)),
         loaders
             .audit_log()
             .load_many(wanted(Kind::AuditLog).filter(|_| audit_readable)),
@@ -67,6 +70,11 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
                 .filter(|m| m.deleted_at.is_none())
                 .cloned()
                 .map(|m| Node::Post(Post(m))),
+            (Kind::Tag, id) => tags
+                .get(&id)
+                .filter(|m| m.deleted_at.is_none())
+                .cloned()
+                .map(|m| Node::Tag(Tag(m))),
             (Kind::AuditLog, id) => audits.get(&id).cloned().map(|m| Node::AuditLog(AuditLog(m))),
         })
         .collect())

@@ -9,6 +9,7 @@ use super::{
     ids::{self, Kind},
     pagination::{Conn, connection, page_args, selects_rows},
     post::{self, Post, PostFilter, PostListArgs, PostOrder},
+    tag::{Tag, TagFilter, TagListArgs, TagOrder, tag_connection},
     user::{self, User, UserFilter, UserListArgs, UserOrder},
 };
 use crate::{
@@ -125,6 +126,38 @@ impl Organization {
             include_deleted,
         };
         post::nested_connection(ctx, Parent::Organization(self.0.id), args).await
+    }
+    /// The organization's live tag with this slug, if the caller may see it.
+    async fn tag(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The tag's slug.")] slug: String,
+    ) -> Result<Option<Tag>> {
+        let tag = service::tag::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug).await?;
+        Ok(tag.map(Tag))
+    }
+    /// The organization's tags, by name by default. Read per organization (a list of
+    /// organizations with their tags runs one page query for each).
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
+    async fn tags(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start (0–100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (0–100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Conditions the tags must meet.")] filter: Option<TagFilter>,
+        #[graphql(desc = "Sort order (default NAME ASC).")] order_by: Option<TagOrder>,
+        #[graphql(desc = "Include soft-deleted tags (admins only).", default = false)] include_deleted: bool,
+    ) -> Result<Conn<Tag>> {
+        let args = TagListArgs {
+            page: page_args(first, after, last, before),
+            filter,
+            order_by,
+            include_deleted,
+        };
+        tag_connection(ctx, Some(self.0.id), args).await
     }
 }
 
@@ -303,7 +336,7 @@ impl OrganizationMutation {
         ))
     }
 
-    /// Soft-deletes an organization with its users and posts. Platform admins only.
+    /// Soft-deletes an organization with its users, posts and tags. Platform admins only.
     async fn soft_delete_organization(
         &self,
         ctx: &Context<'_>,

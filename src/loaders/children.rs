@@ -10,8 +10,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, JoinType,
-    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, JoinType, Order,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 
@@ -54,6 +54,24 @@ fn by_list<L: ChildList>(keys: &[(i32, L)]) -> HashMap<&L, Vec<i32>> {
 
 type Model<L> = <<L as ChildList>::Entity as EntityTrait>::Model;
 
+/// The column each row of a page carries its parent's id in.
+const PARENT: &str = "blogql_parent_id";
+
+/// A row of a page, with the parent it was read for.
+struct WithParent<M> {
+    parent: i32,
+    row: M,
+}
+
+impl<M: FromQueryResult> FromQueryResult for WithParent<M> {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(WithParent {
+            parent: res.try_get(pre, PARENT)?,
+            row: M::from_query_result(res, pre)?,
+        })
+    }
+}
+
 impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
     type Value = Vec<Model<L>>;
     type Error = Arc<ApiError>;
@@ -74,15 +92,15 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
             };
             let mut rows = Vec::new();
             for statement in statements {
-                let part = Model::<L>::find_by_statement(statement)
+                let part = WithParent::<Model<L>>::find_by_statement(statement)
                     .all(&self.db)
                     .await
                     .map_err(|e| Arc::new(e.into()))?;
                 rows.extend(part);
             }
             let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
-            for row in rows {
-                rows_of.entry(list.parent_of(&row)).or_default().push(row);
+            for WithParent { parent, row } in rows {
+                rows_of.entry(parent).or_default().push(row);
             }
             for parent in parents {
                 pages.insert(
@@ -117,7 +135,8 @@ fn limited_pages<L: ChildList>(
     for (i, parent) in parents.iter().enumerate() {
         let page = window
             .bound(list.select(viewer)?, &sort)
-            .filter(list.parent_column().eq(*parent))
+            .filter(list.parent().eq(*parent))
+            .expr_as(list.parent(), PARENT)
             .order_by(sort.column, order.clone())
             .order_by(sort.id_column, order.clone())
             .limit(window.fetch_limit())
@@ -166,8 +185,10 @@ fn lateral_pages<L: ChildList>(
     let inner = window
         .bound(list.select(viewer)?, &sort)
         .filter(
-            Expr::col(list.parent_column().as_column_ref()).equals((parent.clone(), Alias::new("column1"))),
+            list.parent()
+                .eq(Expr::col((parent.clone(), Alias::new("column1")))),
         )
+        .expr_as(list.parent(), PARENT)
         .expr_as(Expr::cust(row_number), RN)
         .order_by(sort.column, order.clone())
         .order_by(sort.id_column, order)
@@ -230,13 +251,13 @@ impl<L: ChildList> Loader<(i32, L)> for ChildCounts<L> {
     async fn load(&self, keys: &[(i32, L)]) -> Result<HashMap<(i32, L), i64>, Self::Error> {
         let mut counts = HashMap::new();
         for (list, parents) in by_list(keys) {
-            let parent = list.parent_column();
+            let parent = list.parent();
             let rows: Vec<(i32, i64)> = list
                 .select(&self.viewer)?
                 .select_only()
-                .column(parent)
+                .expr_as(parent.clone(), "p")
                 .column_as(Expr::cust("COUNT(*)"), "n")
-                .filter(parent.is_in(parents.iter().copied()))
+                .filter(parent.clone().is_in(parents.iter().copied()))
                 .group_by(parent)
                 .into_tuple()
                 .all(&self.db)

@@ -2,6 +2,7 @@
 //! through the same tenant scope as a single read, and caching lasts one request.
 mod by_id;
 pub mod children;
+mod tags;
 
 use std::{
     sync::{Arc, OnceLock, atomic::AtomicU64},
@@ -11,21 +12,24 @@ use std::{
 use async_graphql::dataloader::DataLoader;
 use futures_util::future::BoxFuture;
 
-use self::children::{ChildCounts, ChildPages};
 pub use self::{by_id::ById, children::load_page};
+use self::{
+    children::{ChildCounts, ChildPages},
+    tags::PostTags,
+};
 use crate::{
     auth::Viewer,
     db::Db,
-    entity::{audit_log, organization, post, scope, user},
-    service::{post::PostChildren, user::UserChildren},
+    entity::{audit_log, organization, post, scope, tag, user},
+    service::{post::PostChildren, tag::TagPosts, user::UserChildren},
 };
 
 /// Loaders by primary key (deleted rows included: a visible child always has its parent
 /// visible to the same viewer, an admin listing deleted children needs their deleted
 /// parents, and `node` drops deleted rows itself), and the nested lists.
 ///
-/// Each is built on first use: most requests need one or two of the eight, and building
-/// one means building its scoped query.
+/// Each is built on first use: most requests need one or two of the thirteen, and
+/// building one means building its scoped query.
 pub struct Loaders {
     db: Db,
     viewer: Viewer,
@@ -38,6 +42,10 @@ pub struct Loaders {
     post_counts: OnceLock<Arc<DataLoader<ChildCounts<PostChildren>>>>,
     user_pages: OnceLock<DataLoader<ChildPages<UserChildren>>>,
     user_counts: OnceLock<Arc<DataLoader<ChildCounts<UserChildren>>>>,
+    tag: OnceLock<DataLoader<ById<tag::Entity>>>,
+    post_tags: OnceLock<DataLoader<PostTags>>,
+    tag_post_pages: OnceLock<DataLoader<ChildPages<TagPosts>>>,
+    tag_post_counts: OnceLock<Arc<DataLoader<ChildCounts<TagPosts>>>>,
 }
 
 /// How a request's loaders are made: how long they collect keys (see
@@ -82,6 +90,10 @@ impl Loaders {
             post_counts: OnceLock::new(),
             user_pages: OnceLock::new(),
             user_counts: OnceLock::new(),
+            tag: OnceLock::new(),
+            post_tags: OnceLock::new(),
+            tag_post_pages: OnceLock::new(),
+            tag_post_counts: OnceLock::new(),
         }
     }
 
@@ -146,6 +158,34 @@ impl Loaders {
 
     pub fn user_counts(&self) -> &Arc<DataLoader<ChildCounts<UserChildren>>> {
         self.user_counts
+            .get_or_init(|| Arc::new(self.factory.make(ChildCounts::new(&self.db, &self.viewer))))
+    }
+
+    pub fn tag(&self) -> &DataLoader<ById<tag::Entity>> {
+        self.tag.get_or_init(|| {
+            self.factory.make(ById::new(
+                &self.db,
+                scope::tags(&self.viewer, DELETED),
+                tag::Column::Id,
+                |m: &tag::Model| m.id,
+            ))
+        })
+    }
+
+    /// `Post.tags` of every post of a level.
+    pub fn post_tags(&self) -> &DataLoader<PostTags> {
+        self.post_tags
+            .get_or_init(|| self.factory.make(PostTags::new(&self.db, &self.viewer)))
+    }
+
+    pub fn tag_post_pages(&self) -> &DataLoader<ChildPages<TagPosts>> {
+        self.tag_post_pages
+            .get_or_init(|| self.factory.make(ChildPages::new(&self.db, &self.viewer)))
+    }
+
+    /// `Tag.posts { totalCount }` and `Tag.postCount`.
+    pub fn tag_post_counts(&self) -> &Arc<DataLoader<ChildCounts<TagPosts>>> {
+        self.tag_post_counts
             .get_or_init(|| Arc::new(self.factory.make(ChildCounts::new(&self.db, &self.viewer))))
     }
 }

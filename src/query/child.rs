@@ -2,7 +2,7 @@
 //! arguments, and what a loader needs to read the pages of many parents at once.
 use std::hash::Hash;
 
-use sea_orm::{EntityTrait, FromQueryResult, Select};
+use sea_orm::{EntityTrait, FromQueryResult, Select, sea_query::Expr};
 
 use super::{KeyOf, Sort, Window};
 use crate::{auth::Viewer, error::ApiError};
@@ -17,9 +17,9 @@ pub trait ChildList: Clone + Eq + Hash + Send + Sync + 'static {
 
     /// The list for all parents: scoped and filtered, without parent or page bounds.
     fn select(&self, viewer: &Viewer) -> Result<Select<Self::Entity>, ApiError>;
-    /// The column naming a row's parent, and its value.
-    fn parent_column(&self) -> <Self::Entity as EntityTrait>::Column;
-    fn parent_of(&self, row: &<Self::Entity as EntityTrait>::Model) -> i32;
+    /// The expression naming a row's parent: a column of the entity (`posts.user_id`), or
+    /// of a table `select` joins (`post_tags.tag_id` for a tag's posts).
+    fn parent(&self) -> Expr;
     fn sort(&self) -> SortOf<Self::Entity>;
     fn window(&self) -> Result<Window, ApiError> {
         Window::new(self.page_args(), self.sort().0.field)

@@ -20,7 +20,7 @@ pub enum SortKey {
 }
 
 /// Every `orderBy` field a cursor can be made for.
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "CREATED_AT",
     "UPDATED_AT",
     "PUBLISHED_AT",
@@ -28,13 +28,14 @@ const FIELDS: [&str; 7] = [
     "TITLE",
     "NAME",
     "USERNAME",
+    "POST_COUNT",
 ];
 
 impl SortKey {
     /// Whether this key can be the value of the `orderBy` field `field`.
     fn fits(&self, field: &str) -> bool {
         match self {
-            SortKey::Int(_) => field == "VIEW_COUNT",
+            SortKey::Int(_) => matches!(field, "VIEW_COUNT" | "POST_COUNT"),
             SortKey::Time(_) => matches!(field, "CREATED_AT" | "UPDATED_AT" | "PUBLISHED_AT"),
             SortKey::Text(_) => matches!(field, "TITLE" | "NAME" | "USERNAME"),
         }

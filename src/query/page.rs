@@ -51,12 +51,9 @@ fn page_size(value: Option<i32>, field: &'static str) -> ApiResult<Option<u64>> 
 /// row-value comparison `(key, id) > (k, i)`: both databases bound an index range scan
 /// with it, where the equivalent `key > k OR (key = k AND id > i)` makes PostgreSQL read
 /// and discard every row before the cursor (2 s half-way down a million posts).
-fn beyond<C: ColumnTrait>(sort: &Sort<C>, key: SortKey, id: i32, after: bool) -> Condition {
-    let greater = after != sort.descending;
-    let columns = Expr::tuple([
-        Expr::col(sort.column.as_column_ref()),
-        Expr::col(sort.id_column.as_column_ref()),
-    ]);
+fn beyond(columns: [Expr; 2], descending: bool, key: SortKey, id: i32, after: bool) -> Condition {
+    let greater = after != descending;
+    let columns = Expr::tuple(columns);
     let cursor = Expr::tuple([Expr::val(Value::from(key)), Expr::val(id)]);
     Condition::all().add(if greater {
         columns.gt(cursor)
@@ -117,14 +114,34 @@ impl Window {
     }
 
     /// Adds the cursor bounds to a list's query.
-    pub fn bound<E: EntityTrait>(&self, mut select: Select<E>, sort: &Sort<E::Column>) -> Select<E> {
+    pub fn bound<E: EntityTrait>(&self, select: Select<E>, sort: &Sort<E::Column>) -> Select<E> {
+        let columns = [
+            Expr::col(sort.column.as_column_ref()),
+            Expr::col(sort.id_column.as_column_ref()),
+        ];
+        self.bound_by(select, columns, sort.descending)
+    }
+
+    /// Adds the cursor bounds on `[key, id]` expressions: a sort key computed by the
+    /// query (a tag's post count) rather than read from a column.
+    pub fn bound_by<E: EntityTrait>(
+        &self,
+        mut select: Select<E>,
+        columns: [Expr; 2],
+        descending: bool,
+    ) -> Select<E> {
         if let Some((key, id)) = self.after.clone() {
-            select = select.filter(beyond(sort, key, id, true));
+            select = select.filter(beyond(columns.clone(), descending, key, id, true));
         }
         if let Some((key, id)) = self.before.clone() {
-            select = select.filter(beyond(sort, key, id, false));
+            select = select.filter(beyond(columns, descending, key, id, false));
         }
         select
+    }
+
+    /// Whether rows are fetched in descending order for a list sorted `descending`.
+    pub fn fetches_descending(&self, descending: bool) -> bool {
+        descending != self.backward
     }
 
     /// Turns the fetched rows (in fetch order, at most `fetch_limit`) into a page.

@@ -9,6 +9,7 @@ pub mod post;
 pub mod rows;
 pub mod scheduler;
 pub mod slug;
+pub mod tag;
 pub mod user;
 pub mod validate;
 

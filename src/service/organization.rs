@@ -9,7 +9,7 @@ use crate::{
         organization::{self, Plan},
         post,
         scope::{self, Deleted},
-        user,
+        tag, user,
     },
     error::{ApiError, ApiResult},
     query::{KeyOf, Page, PageArgs, Sort, SortKey, paginate},
@@ -179,13 +179,15 @@ pub async fn update(
     Ok(org)
 }
 
-/// Soft-deletes the organization and, with the same timestamp, its live users and posts.
+/// Soft-deletes the organization and, with the same timestamp, its live users, posts and
+/// tags.
 pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "delete organizations")?;
     set_deleted(db, actor, id, true).await
 }
 
-/// Restores the organization and exactly the users and posts its deletion cascaded to.
+/// Restores the organization and exactly the users, posts and tags its deletion cascaded
+/// to.
 pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<organization::Model> {
     guard::platform_admin(&actor.viewer, "restore organizations")?;
     set_deleted(db, actor, id, false).await
@@ -207,9 +209,14 @@ async fn set_deleted(db: &Db, actor: &Actor, id: i32, delete: bool) -> ApiResult
     let org = rows::set_deleted_at(&txn, org, to).await?;
     let users = rows::cascade::<user::Entity>(&txn, user::Column::OrganizationId, id, from, to).await?;
     let posts = super::post::cascade(&txn, actor, post::Column::OrganizationId, id, from, to).await?;
+    // Tags last (the lock order). No live tag can take a deleted organization's slug or
+    // name meanwhile (tags are created in live organizations only), so a restore renames
+    // none.
+    let tags = rows::cascade::<tag::Entity>(&txn, tag::Column::OrganizationId, id, from, to).await?;
     let cascaded = [
         (user::Entity::TABLE, &users[..]),
         (post::Entity::TABLE, &posts.plain[..]),
+        (tag::Entity::TABLE, &tags[..]),
     ];
     rows::record_deletion(&txn, actor, &org, &cascaded, from, to).await?;
     posts.emit_events(&txn).await?;

@@ -75,6 +75,11 @@ pub fn updated(old: &post::Model, new: &post::Model) -> Option<Event> {
     Some(event(new, kind, is_public(old) || is_public(new)))
 }
 
+/// A change of a post's tags alone (its row unchanged): `UPDATED`.
+pub fn retagged(post: &post::Model) -> Event {
+    event(post, Kind::Updated, is_public(post))
+}
+
 /// A soft delete (`DELETED`, public when the post was) or a restore (`RESTORED`, public
 /// when the post is again).
 pub fn deletion(post: &post::Model, deleted: bool) -> Event {

@@ -1,4 +1,4 @@
-//! What every audited, soft-deletable table shares (organizations, users, posts): the
+//! What every audited, soft-deletable table shares (organizations, users, posts, tags): the
 //! scoped lookup by id, insert / update / soft delete / restore with their audit entries,
 //! and the `deleted_at` cascade to a parent's rows.
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use crate::{
         audit_log::Action,
         organization, post,
         scope::{self, Deleted},
-        user,
+        tag, user,
     },
     error::{ApiError, ApiResult},
 };
@@ -80,6 +80,7 @@ record! {
     organization => "organizations", "Organization", scope::organizations, |row| row.id;
     user => "users", "User", scope::users, |row| row.organization_id;
     post => "posts", "Post", scope::posts, |row| row.organization_id;
+    tag => "tags", "Tag", scope::tags, |row| row.organization_id;
 }
 
 /// The row `id` of `E` if `viewer` may see it, read with `lock`.

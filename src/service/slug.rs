@@ -1,19 +1,54 @@
-//! Post slugs: derived from the title when none is given, unique per organization among
-//! live posts (`hello-world`, then `hello-world-2`, …), and a free one for a restored post
-//! whose slug was taken meanwhile.
+//! Slugs of posts and tags: derived from the title or name when none is given, unique per
+//! organization among live rows (`hello-world`, then `hello-world-2`, …), and a free one
+//! for a restored row whose slug was taken meanwhile.
 use std::collections::HashSet;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 
-use crate::{entity::post, error::ApiResult};
+use super::Record;
+use crate::{
+    entity::{post, tag},
+    error::ApiResult,
+};
 
-/// The longest a derived slug's base may be, leaving room for a `-N` suffix.
-const BASE_MAX: usize = 190;
+/// A table whose rows have a slug unique per organization among live rows. Its columns
+/// are named `id`, `organization_id`, `slug` and `deleted_at`.
+pub trait Slugged: Record {
+    /// The longest a derived slug's base may be, leaving room for a `-N` suffix.
+    const BASE_MAX: usize;
+    /// The slug of a title or name with nothing left.
+    const FALLBACK: &'static str;
+    fn slug_column() -> Self::Column;
+    fn organization_column() -> Self::Column;
+}
 
-/// The title as a slug: accents folded to ASCII (`deunicode`), lowercase letters and
-/// digits, words (split at spaces, `-` and `_`) joined by single hyphens, every other
-/// character dropped; `post` when nothing is left.
-pub fn derive(title: &str) -> String {
+impl Slugged for post::Entity {
+    const BASE_MAX: usize = 190;
+    const FALLBACK: &'static str = "post";
+    fn slug_column() -> post::Column {
+        post::Column::Slug
+    }
+    fn organization_column() -> post::Column {
+        post::Column::OrganizationId
+    }
+}
+
+impl Slugged for tag::Entity {
+    /// Tag slugs are 1–60 characters.
+    const BASE_MAX: usize = 50;
+    const FALLBACK: &'static str = "tag";
+    fn slug_column() -> tag::Column {
+        tag::Column::Slug
+    }
+    fn organization_column() -> tag::Column {
+        tag::Column::OrganizationId
+    }
+}
+
+/// The title (or name) as a slug: accents folded to ASCII (`deunicode`), lowercase
+/// letters and digits, words (split at spaces, `-` and `_`) joined by single hyphens,
+/// every other character dropped; `E::FALLBACK` when nothing is left.
+pub fn derive<E: Slugged>(title: &str) -> String {
     let folded = deunicode::deunicode(title).to_ascii_lowercase();
     let mut slug = String::with_capacity(folded.len());
     for c in folded.chars() {
@@ -22,22 +57,22 @@ pub fn derive(title: &str) -> String {
         } else if (c.is_whitespace() || c == '-' || c == '_') && !slug.is_empty() && !slug.ends_with('-') {
             slug.push('-');
         }
-        if slug.len() >= BASE_MAX {
+        if slug.len() >= E::BASE_MAX {
             break;
         }
     }
     let slug = slug.trim_end_matches('-');
     if slug.is_empty() {
-        "post".to_owned()
+        E::FALLBACK.to_owned()
     } else {
         slug.to_owned()
     }
 }
 
-/// `base` if no live post of the organization (other than `except`) has it, else the
-/// smallest free `base-N` (N ≥ 2). Slugs in `reserved` count as taken too (rows about to
-/// come back in the same restore).
-pub async fn free(
+/// `base` if no live row of `E` in the organization (other than `except`) has it, else
+/// the smallest free `base-N` (N ≥ 2). Slugs in `reserved` count as taken too (rows about
+/// to come back in the same restore).
+pub async fn free<E: Slugged>(
     db: &impl ConnectionTrait,
     organization_id: i32,
     base: &str,
@@ -45,10 +80,10 @@ pub async fn free(
     reserved: &HashSet<String>,
 ) -> ApiResult<String> {
     let base = base
-        .get(..BASE_MAX.min(base.len()))
+        .get(..E::BASE_MAX.min(base.len()))
         .unwrap_or(base)
         .trim_end_matches('-');
-    let select = taken(organization_id, base, except);
+    let select = taken::<E>(organization_id, base, except);
     let taken: HashSet<String> = select.all(db).await?.into_iter().collect();
     let is_free = |slug: &str| !taken.contains(slug) && !reserved.contains(slug);
     if is_free(base) {
@@ -59,44 +94,45 @@ pub async fn free(
 }
 
 /// The live slugs of an organization that `base` or `base-N` could collide with.
-fn taken(
+fn taken<E: Slugged>(
     organization_id: i32,
     base: &str,
     except: Option<i32>,
 ) -> sea_orm::Selector<sea_orm::SelectGetableTuple<String>> {
-    let mut select = post::Entity::find()
+    let mut select = E::find()
         .select_only()
-        .column(post::Column::Slug)
-        .filter(post::Column::OrganizationId.eq(organization_id))
-        .filter(post::Column::DeletedAt.is_null())
+        .column(E::slug_column())
+        .filter(E::organization_column().eq(organization_id))
+        .filter(E::deleted_at_column().is_null())
         // `base` and every `base-…`, as one range of the live-slug index: slugs hold only
         // [a-z0-9-], and `.` is the character after `-` (a LIKE would scan the organization's
-        // posts: SQLite's LIKE is case-insensitive and cannot use the index).
-        .filter(post::Column::Slug.gte(base))
-        .filter(post::Column::Slug.lt(format!("{base}.")));
+        // rows: SQLite's LIKE is case-insensitive and cannot use the index).
+        .filter(E::slug_column().gte(base))
+        .filter(E::slug_column().lt(format!("{base}.")));
     if let Some(id) = except {
-        select = select.filter(post::Column::Id.ne(id));
+        select = select.filter(E::id_column().ne(id));
     }
     select.into_tuple::<String>()
 }
 
-/// A post about to be restored whose slug a live post took meanwhile, and its new slug.
+/// A row about to be restored whose slug a live row took meanwhile, and its new slug.
 pub struct Renamed {
+    pub table: &'static str,
     pub id: i32,
     pub organization_id: i32,
     pub old: String,
     pub new: String,
 }
 
-/// Makes room for the posts a restore brings back: those whose `parent` column is
+/// Makes room for the rows of `E` a restore brings back: those whose `parent` column is
 /// `parent_id` and whose `deleted_at` is `t` (the deletion being undone). Each whose slug
-/// a live post of the organization has taken since gets the smallest free `-N` suffix
-/// (not one of the returning posts' own), written while it is still deleted, so the
+/// a live row of the organization has taken since gets the smallest free `-N` suffix
+/// (not one of the returning rows' own), written while it is still deleted, so the
 /// restore never breaks the live-slug uniqueness. The renames go into the restore's audit
 /// entries.
-pub async fn make_room_for_restore(
+pub async fn make_room_for_restore<E: Slugged>(
     txn: &crate::db::Txn,
-    parent: post::Column,
+    parent: E::Column,
     parent_id: i32,
     t: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Vec<Renamed>> {
@@ -107,10 +143,11 @@ pub async fn make_room_for_restore(
         DbBackend::Postgres => ("$1", "$2"),
         _ => ("?", "?"),
     };
+    let table = E::TABLE;
     let sql = format!(
-        "SELECT p.id, p.organization_id, p.slug, EXISTS (SELECT 1 FROM posts q \
+        "SELECT p.id, p.organization_id, p.slug, EXISTS (SELECT 1 FROM {table} q \
          WHERE q.organization_id = p.organization_id AND q.slug = p.slug AND q.deleted_at IS NULL) \
-         FROM posts p WHERE p.{} = {p1} AND p.deleted_at = {p2}",
+         FROM {table} p WHERE p.{} = {p1} AND p.deleted_at = {p2}",
         parent.to_string()
     );
     let rows = txn
@@ -137,14 +174,15 @@ pub async fn make_room_for_restore(
     }
     let mut renamed = Vec::with_capacity(collisions.len());
     for (id, organization_id, old) in collisions {
-        let new = free(txn, organization_id, &old, Some(id), &returning).await?;
-        post::Entity::update_many()
-            .col_expr(post::Column::Slug, sea_orm::sea_query::Expr::value(new.clone()))
-            .filter(post::Column::Id.eq(id))
+        let new = free::<E>(txn, organization_id, &old, Some(id), &returning).await?;
+        E::update_many()
+            .col_expr(E::slug_column(), sea_orm::sea_query::Expr::value(new.clone()))
+            .filter(E::id_column().eq(id))
             .exec(txn)
             .await?;
         returning.insert(new.clone());
         renamed.push(Renamed {
+            table,
             id,
             organization_id,
             old,
@@ -154,12 +192,12 @@ pub async fn make_room_for_restore(
     Ok(renamed)
 }
 
-/// The restore entry of a renamed post: its `deleted_at` and its `slug` change.
+/// The restore entry of a renamed row: its `deleted_at` and its `slug` change.
 pub fn restore_entry(renamed: &Renamed, t: chrono::DateTime<chrono::Utc>) -> super::audit::Entry {
     super::audit::Entry {
         organization_id: Some(renamed.organization_id),
         action: crate::entity::audit_log::Action::Restore,
-        table: "posts",
+        table: renamed.table,
         record_id: renamed.id,
         old_values: Some(serde_json::json!({ "deleted_at": t, "slug": renamed.old })),
         new_values: Some(serde_json::json!({ "deleted_at": null, "slug": renamed.new })),
@@ -168,28 +206,48 @@ pub fn restore_entry(renamed: &Renamed, t: chrono::DateTime<chrono::Utc>) -> sup
 
 #[cfg(test)]
 mod tests {
+    use crate::entity::{post, tag};
+
     #[test]
     fn titles_become_slugs() {
-        assert_eq!(super::derive("Hello, World!"), "hello-world");
-        assert_eq!(
-            super::derive("  Crème brûlée — à la carte "),
-            "creme-brulee-a-la-carte"
-        );
-        assert_eq!(super::derive("!!!"), "post");
-        assert_eq!(super::derive("Don't stop: a/b_c"), "dont-stop-ab-c");
-        assert!(super::derive(&"ab ".repeat(200)).len() <= 190);
+        let derive = super::derive::<post::Entity>;
+        assert_eq!(derive("Hello, World!"), "hello-world");
+        assert_eq!(derive("  Crème brûlée — à la carte "), "creme-brulee-a-la-carte");
+        assert_eq!(derive("!!!"), "post");
+        assert_eq!(derive("Don't stop: a/b_c"), "dont-stop-ab-c");
+        assert!(derive(&"ab ".repeat(200)).len() <= 190);
+    }
+
+    #[test]
+    fn names_become_tag_slugs() {
+        let derive = super::derive::<tag::Entity>;
+        assert_eq!(derive("Rust & Go"), "rust-go");
+        assert_eq!(derive("???"), "tag");
+        assert!(derive(&"ab ".repeat(40)).len() <= 50);
     }
 
     /// Finding a free slug reads one range of the live-slug index, never the
     /// organization's posts (a `LIKE` did: 34 createPost/s at 100,000 posts on SQLite).
     #[tokio::test]
     async fn the_free_slug_lookup_searches_the_index() {
-        let statement = super::taken(1, "hello-world", Some(3)).into_statement(sea_orm::DbBackend::Sqlite);
-        let plan = crate::db::plan::sqlite_plan(&statement).await;
-        assert!(
-            plan.iter()
-                .any(|p| p.contains("uq_posts_organization_id_slug_live") && p.contains("slug>? AND slug<?")),
-            "{plan:#?}"
-        );
+        let cases = [
+            (
+                super::taken::<post::Entity>(1, "hello-world", Some(3))
+                    .into_statement(sea_orm::DbBackend::Sqlite),
+                "uq_posts_organization_id_slug_live",
+            ),
+            (
+                super::taken::<tag::Entity>(1, "rust", Some(3)).into_statement(sea_orm::DbBackend::Sqlite),
+                "uq_tags_organization_id_slug_live",
+            ),
+        ];
+        for (statement, index) in cases {
+            let plan = crate::db::plan::sqlite_plan(&statement).await;
+            assert!(
+                plan.iter()
+                    .any(|p| p.contains(index) && p.contains("slug>? AND slug<?")),
+                "{plan:#?}"
+            );
+        }
     }
 }

@@ -49,6 +49,39 @@ pub fn excerpt(value: &str) -> ApiResult<String> {
     length("excerpt", clean("excerpt", value)?, 0, 500)
 }
 
+/// A tag's name: 1–50 characters, not blank.
+pub fn tag_name(value: &str) -> ApiResult<String> {
+    let value = clean("name", value)?;
+    if value.is_empty() {
+        return Err(ApiError::bad_input("name", "`name` must not be blank"));
+    }
+    length("name", value, 1, 50)
+}
+
+/// A tag's slug: 1–60.
+pub fn tag_slug(value: &str) -> ApiResult<String> {
+    slug_of_length(value, 60)
+}
+
+/// A tag's description: at most 500 characters, trimmed; blank becomes null.
+pub fn description(value: &str) -> ApiResult<Option<String>> {
+    let value = length("description", clean("description", value)?, 0, 500)?;
+    Ok((!value.is_empty()).then_some(value))
+}
+
+/// A post's `tagIds`: at most 20, no repeats.
+pub fn tag_ids(ids: &[i32]) -> ApiResult<()> {
+    if ids.len() > 20 {
+        return Err(ApiError::bad_input("tagIds", "`tagIds` takes at most 20 tags"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    if ids.iter().all(|id| seen.insert(*id)) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input("tagIds", "`tagIds` must not repeat a tag"))
+    }
+}
+
 fn slug_of_length(value: &str, max: usize) -> ApiResult<String> {
     let value = length("slug", clean("slug", value)?, 1, max)?;
     let valid = value
@@ -160,6 +193,13 @@ mod tests {
         assert!(title(" \t ").is_err());
         assert!(title("a\0b").is_err());
         assert_eq!(full_name("  ").ok(), Some(None));
+        assert!(tag_name(" ").is_err());
+        assert!(tag_name(&"x".repeat(51)).is_err());
+        assert!(tag_slug(&"x".repeat(61)).is_err());
+        assert_eq!(description("  ").ok(), Some(None));
+        assert!(tag_ids(&[1, 2, 1]).is_err());
+        assert!(tag_ids(&(1..=21).collect::<Vec<_>>()).is_err());
+        assert!(tag_ids(&(1..=20).collect::<Vec<_>>()).is_ok());
         assert_eq!(search_pattern("50%_a\\").ok().as_deref(), Some("%50\\%\\_a\\\\%"));
     }
 }

@@ -462,3 +462,57 @@ async fn racing_posts_with_one_title_get_distinct_slugs() {
         .collect();
     assert_eq!(slugs, expected);
 }
+
+/// Tags raced for one name (ignoring case) or one slug: one wins, the others are
+/// `CONFLICT` on that field (a derived slug retries; the name is what collides).
+#[tokio::test]
+async fn racing_for_one_tag_name_or_slug_conflicts_on_that_field() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("Acme", "acme").await;
+    let token = app.platform_token();
+    let create = "mutation($i: CreateTagInput!) { createTag(input: $i) { id } }";
+    let bodies = join_all((0..8).map(|i| {
+        let name = if i % 2 == 0 { "Rust" } else { "RUST" };
+        app.gql(
+            create,
+            json!({ "i": { "name": name, "organizationId": org.to_string() } }),
+            Some(&token),
+        )
+    }))
+    .await;
+    let (wins, losses) = outcomes(&bodies, "createTag");
+    assert_eq!(wins, 1, "{bodies:#?}");
+    assert_eq!(
+        losses,
+        vec![("CONFLICT".to_owned(), "name".to_owned()); 7],
+        "{bodies:#?}"
+    );
+
+    let bodies = join_all((0..8).map(|i| {
+        app.gql(
+            create,
+            json!({ "i": { "name": format!("Tag {i}"), "slug": "contested", "organizationId": org.to_string() } }),
+            Some(&token),
+        )
+    }))
+    .await;
+    let (wins, losses) = outcomes(&bodies, "createTag");
+    assert_eq!(wins, 1, "{bodies:#?}");
+    assert_eq!(
+        losses,
+        vec![("CONFLICT".to_owned(), "slug".to_owned()); 7],
+        "{bodies:#?}"
+    );
+
+    // Derived slugs of distinct names racing for one base all succeed.
+    let bodies = join_all((0..6).map(|i| {
+        app.gql(
+            create,
+            json!({ "i": { "name": format!("Go{}", "!".repeat(i)), "organizationId": org.to_string() } }),
+            Some(&token),
+        )
+    }))
+    .await;
+    let (wins, losses) = outcomes(&bodies, "createTag");
+    assert_eq!((wins, losses.len()), (6, 0), "{bodies:#?}");
+}

@@ -19,6 +19,7 @@ mod schema_file;
 mod slugs;
 mod statements;
 mod subscriptions;
+mod tags;
 mod tenancy;
 mod tokens;
 mod transport;

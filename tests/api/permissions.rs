@@ -102,6 +102,10 @@ enum Setup {
         published: bool,
         deleted: bool,
     },
+    /// A tag of organization A (soft-deleted or not).
+    TagA {
+        deleted: bool,
+    },
 }
 
 /// What must (not) change in the database, read by the platform admin before and after.
@@ -258,6 +262,26 @@ async fn build_world(app: &TestApp) -> World {
     let entry = &audit["auditLogs"]["nodes"][0];
     id.insert("auditA", entry["databaseId"].as_i64().unwrap());
     gid.insert("auditA", entry["id"].as_str().unwrap().to_owned());
+    // Tag A is on Pub A, Draft A and (deleted) Deleted A; Gone Tag A is soft-deleted.
+    for (name, key) in [("Tag A", "tagA"), ("Gone Tag A", "goneTagA")] {
+        let data = platform(
+            app,
+            "mutation($i: CreateTagInput!) { createTag(input: $i) { id databaseId } }",
+            json!({ "i": { "name": name, "organizationId": id["orgA"].to_string() } }),
+        )
+        .await;
+        id.insert(key, data["createTag"]["databaseId"].as_i64().unwrap());
+        gid.insert(key, data["createTag"]["id"].as_str().unwrap().to_owned());
+    }
+    for post in ["pubA", "draftA", "deletedA"] {
+        platform(
+            app,
+            "mutation($id: ID!, $t: [ID!]) { updatePost(input: {id: $id, tagIds: $t}) { id } }",
+            json!({ "id": id[post].to_string(), "t": [gid["tagA"].clone()] }),
+        )
+        .await;
+    }
+    soft_delete(app, "Tag", id["goneTagA"]).await;
     soft_delete(app, "User", id["goneA"]).await;
     soft_delete(app, "Post", id["deletedA"]).await;
 
@@ -450,7 +474,86 @@ fn rules() -> Vec<Rule> {
                 _ => Data(json!({ "nodes": [{ "action": "CREATE" }] })),
             },
         ),
+        q(
+            "Query.tags",
+            "query($orgA: ID!) { tags(organizationId: $orgA) { nodes { name } } }",
+            |c| match c.role {
+                r if r.in_b() => Data(json!({ "nodes": [] })),
+                _ => Data(json!({ "nodes": [{ "name": "Tag A" }] })),
+            },
+        ),
+        q(
+            "Query.tags",
+            "query($orgA: ID!) { tags(organizationId: $orgA, includeDeleted: true) { nodes { name } } }",
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                r if r.is_member() => FORBIDDEN,
+                AdminB => Data(json!({ "nodes": [] })),
+                _ => Data(json!({ "nodes": [{ "name": "Gone Tag A" }, { "name": "Tag A" }] })),
+            },
+        ),
+        q(
+            "Query.tag",
+            "query($tagA: ID!) { tag(id: $tagA) { name postCount organization { slug } } }",
+            |c| match c.role {
+                r if r.in_b() => Null,
+                Anonymous => {
+                    Data(json!({ "name": "Tag A", "postCount": 1, "organization": { "slug": "org-a" } }))
+                }
+                _ => Data(json!({ "name": "Tag A", "postCount": 2, "organization": { "slug": "org-a" } })),
+            },
+        ),
+        q(
+            "Query.tag",
+            "query($goneTagA: ID!) { tag(id: $goneTagA) { name } }",
+            |_| Null,
+        ),
+        q(
+            "Query.post",
+            "query($pubA: ID!) { post(id: $pubA) { tags { name } } }",
+            |c| match c.role {
+                r if r.in_b() => Null,
+                _ => Data(json!({ "tags": [{ "name": "Tag A" }] })),
+            },
+        ),
         // ---- nested connections ------------------------------------------------------
+        q(
+            "Tag.posts",
+            "query($tagA: ID!) { tag(id: $tagA) { posts { nodes { title } } } }",
+            |c| match c.role {
+                Anonymous => Data(json!({ "posts": titles(&["Pub A"]) })),
+                r if r.in_b() => Null,
+                _ => Data(json!({ "posts": titles(&["Draft A", "Pub A"]) })),
+            },
+        ),
+        q(
+            "Tag.posts",
+            "query($tagA: ID!) { tag(id: $tagA) { posts(includeDeleted: true) { nodes { title } } } }",
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                MemberA => FORBIDDEN,
+                r if r.in_b() => Null,
+                _ => Data(json!({ "posts": titles(&["Deleted A", "Draft A", "Pub A"]) })),
+            },
+        ),
+        q(
+            "Organization.tags",
+            "query($orgA: ID!) { organization(id: $orgA) { tags { nodes { name } } } }",
+            |c| match c.role {
+                r if r.in_b() => Null,
+                _ => Data(json!({ "tags": { "nodes": [{ "name": "Tag A" }] } })),
+            },
+        ),
+        q(
+            "Organization.tags",
+            "query($orgA: ID!) { organization(id: $orgA) { tags(includeDeleted: true) { nodes { name } } } }",
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                MemberA => FORBIDDEN,
+                r if r.in_b() => Null,
+                _ => Data(json!({ "tags": { "nodes": [{ "name": "Gone Tag A" }, { "name": "Tag A" }] } })),
+            },
+        ),
         q(
             "Organization.users",
             "query($orgA: ID!) { organization(id: $orgA) { users { nodes { username } } } }",
@@ -739,6 +842,51 @@ fn rules() -> Vec<Rule> {
                 _ => Data(json!({ "databaseId": c.target, "deletedAt": null })),
             },
         ),
+        // ---- Mutation: tags ----------------------------------------------------------
+        m(
+            "Mutation.createTag",
+            "mutation($uniq: String!, $orgA: ID!) { createTag(input: {name: $uniq, organizationId: $orgA}) { name slug } }",
+            Setup::None,
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                r if r.is_member() => FORBIDDEN,
+                AdminB => NOT_FOUND,
+                _ => Data(json!({ "name": c.uniq, "slug": c.uniq })),
+            },
+        ),
+        m(
+            "Mutation.updateTag",
+            "mutation($target: ID!, $uniq: String!) { updateTag(input: {id: $target, description: $uniq}) { description } }",
+            Setup::TagA { deleted: false },
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                r if r.is_member() => FORBIDDEN,
+                AdminB => NOT_FOUND,
+                _ => Data(json!({ "description": c.uniq })),
+            },
+        ),
+        m(
+            "Mutation.softDeleteTag",
+            "mutation($target: ID!) { softDeleteTag(input: {id: $target}) { databaseId } }",
+            Setup::TagA { deleted: false },
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                r if r.is_member() => FORBIDDEN,
+                AdminB => NOT_FOUND,
+                _ => Data(json!({ "databaseId": c.target })),
+            },
+        ),
+        m(
+            "Mutation.restoreTag",
+            "mutation($target: ID!) { restoreTag(input: {id: $target}) { databaseId deletedAt } }",
+            Setup::TagA { deleted: true },
+            |c| match c.role {
+                Anonymous => UNAUTHENTICATED,
+                r if r.is_member() => FORBIDDEN,
+                AdminB => NOT_FOUND,
+                _ => Data(json!({ "databaseId": c.target, "deletedAt": null })),
+            },
+        ),
         Rule {
             probe: Probe::ViewCount,
             ..m(
@@ -952,6 +1100,19 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, uniq: &str) -> i64 {
             }
             id
         }
+        Setup::TagA { deleted } => {
+            let data = platform(
+                app,
+                "mutation($i: CreateTagInput!) { createTag(input: $i) { databaseId } }",
+                json!({ "i": { "name": format!("Tag {uniq}"), "organizationId": w.id("orgA").to_string() } }),
+            )
+            .await;
+            let id = data["createTag"]["databaseId"].as_i64().unwrap();
+            if deleted {
+                soft_delete(app, "Tag", id).await;
+            }
+            id
+        }
     }
 }
 
@@ -1096,7 +1257,7 @@ async fn field_rules_cover_every_entity_field() {
     let (_, types) = schema_fields(&app).await;
 
     // (type, public to anonymous callers, signed-in only)
-    let rules: [(&str, &[&str], &[&str]); 4] = [
+    let rules: [(&str, &[&str], &[&str]); 5] = [
         (
             "Post",
             &[
@@ -1116,6 +1277,24 @@ async fn field_rules_cover_every_entity_field() {
                 "deletedAt",
                 "author",
                 "organization",
+                "tags",
+            ],
+            &[],
+        ),
+        (
+            "Tag",
+            &[
+                "id",
+                "databaseId",
+                "name",
+                "slug",
+                "description",
+                "createdAt",
+                "updatedAt",
+                "deletedAt",
+                "organization",
+                "postCount",
+                "posts",
             ],
             &[],
         ),
@@ -1135,7 +1314,7 @@ async fn field_rules_cover_every_entity_field() {
         ),
         (
             "Organization",
-            &["id", "databaseId", "name", "slug", "posts", "post"],
+            &["id", "databaseId", "name", "slug", "posts", "post", "tag", "tags"],
             &["plan", "isActive", "createdAt", "updatedAt", "deletedAt", "users"],
         ),
         (
@@ -1168,8 +1347,8 @@ async fn field_rules_cover_every_entity_field() {
             }
             let selection = match f.kind.as_str() {
                 // The one field with a required argument.
-                _ if ty == "Organization" && name == "post" => {
-                    "post(slug: \"none\") { __typename }".to_owned()
+                _ if ty == "Organization" && (name == "post" || name == "tag") => {
+                    format!("{name}(slug: \"none\") {{ __typename }}")
                 }
                 "OBJECT" | "INTERFACE" => format!("{name} {{ __typename }}"),
                 "CONNECTION" => format!("{name} {{ totalCount }}"),
@@ -1189,6 +1368,13 @@ async fn field_rules_cover_every_entity_field() {
                         "query($pubA: ID!) {{ post(id: $pubA) {{ author {{ {selection} }} }} }}"
                     )),
                     format!("query($memberA: ID!) {{ user(id: $memberA) {{ {selection} }} }}"),
+                    w.token(Role::MemberA),
+                ),
+                "Tag" => (
+                    Some(format!(
+                        "query($tagA: ID!) {{ tag(id: $tagA) {{ {selection} }} }}"
+                    )),
+                    format!("query($tagA: ID!) {{ tag(id: $tagA) {{ {selection} }} }}"),
                     w.token(Role::MemberA),
                 ),
                 "Organization" => (

@@ -202,12 +202,13 @@ async fn mutations_run_a_bounded_number_of_statements() {
         (
             "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
             json!({ "i": { "title": "T", "authorId": user.to_string() } }),
-            6,
+            // + 1 for each write of posts below: its outbox event.
+            7,
         ),
         (
             "mutation($i: UpdatePostInput!) { updatePost(input: $i) { id } }",
             json!({ "i": { "id": post.to_string(), "title": "New" } }),
-            6,
+            7,
         ),
         (
             "mutation($id: ID!) { recordPostView(id: $id) { viewCount } }",
@@ -217,18 +218,18 @@ async fn mutations_run_a_bounded_number_of_statements() {
         (
             "mutation($i: SoftDeleteUserInput!) { softDeleteUser(input: $i) { id } }",
             json!({ "i": { "id": user.to_string() } }),
-            7,
+            8,
         ),
         (
             "mutation($i: RestoreUserInput!) { restoreUser(input: $i) { id } }",
             json!({ "i": { "id": user.to_string() } }),
             // + 1: the returning posts whose slug a live post took meanwhile.
-            9,
+            10,
         ),
         (
             "mutation($i: SoftDeleteOrganizationInput!) { softDeleteOrganization(input: $i) { id } }",
             json!({ "i": { "id": org.to_string() } }),
-            8,
+            9,
         ),
     ];
     for (query, variables, bound) in cases {
@@ -309,4 +310,100 @@ async fn a_total_count_alone_runs_only_its_count() {
             _ => assert!(data["auditLogs"]["totalCount"].as_i64().unwrap() > 0, "{data}"),
         }
     }
+}
+
+/// One organization with `posts` published posts, each tagged with up to three of
+/// `tags` tags (in a rotating order).
+async fn seed_tagged(app: &TestApp, posts: usize, tags: usize) {
+    let token = app.platform_token();
+    let org = app.create_org("Tagged", "tagged").await;
+    let user = app.create_user(org, "tagger", "MEMBER").await;
+    let mut tag_ids = Vec::new();
+    for t in 0..tags {
+        let data = app
+            .ok(
+                "mutation($i: CreateTagInput!) { createTag(input: $i) { id } }",
+                json!({ "i": { "name": format!("Tag {t}"), "organizationId": org.to_string() } }),
+                Some(&token),
+            )
+            .await;
+        tag_ids.push(data["createTag"]["id"].clone());
+    }
+    for p in 0..posts {
+        let post = app.create_post(user, &format!("Tagged {p}"), "PUBLISHED").await;
+        let ids: Vec<Value> = (0..3.min(tags))
+            .map(|i| tag_ids[(p + i) % tags].clone())
+            .collect();
+        app.ok(
+            "mutation($i: UpdatePostInput!) { updatePost(input: $i) { id } }",
+            json!({ "i": { "id": post.to_string(), "tagIds": ids } }),
+            Some(&token),
+        )
+        .await;
+    }
+}
+
+const POSTS_WITH_TAGS: &str = "{ posts(first: 20) { edges { node { title tags { name } } } } }";
+const POSTS_WITHOUT_TAGS: &str = "{ posts(first: 20) { edges { node { title } } } }";
+
+#[tokio::test]
+async fn the_tags_of_a_page_of_posts_cost_one_statement() {
+    let small = TestApp::spawn_with(BATCHING).await;
+    seed_tagged(&small, 2, 3).await;
+    let large = TestApp::spawn_with(BATCHING).await;
+    seed_tagged(&large, 20, 5).await;
+    let (a, b) = (small.platform_token(), large.platform_token());
+    let n_small = statements(&small, POSTS_WITH_TAGS, json!({}), &a).await;
+    let n_large = statements(&large, POSTS_WITH_TAGS, json!({}), &b).await;
+    let without = statements(&large, POSTS_WITHOUT_TAGS, json!({}), &b).await;
+    let data = large.ok(POSTS_WITH_TAGS, json!({}), Some(&b)).await;
+    let edges = data["posts"]["edges"].as_array().cloned().unwrap_or_default();
+    assert_eq!(edges.len(), 20);
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["node"]["tags"].as_array().map(Vec::len) == Some(3)),
+        "{data}"
+    );
+    assert_eq!(
+        n_small, n_large,
+        "2 posts: {n_small} statements, 20 posts: {n_large}"
+    );
+    assert_eq!(n_large, without + 1, "with tags: {n_large}, without: {without}");
+    // The same for an anonymous reader and for a nested list.
+    let before = large.statement_count();
+    large.ok(POSTS_WITH_TAGS, json!({}), None).await;
+    assert_eq!(large.statement_count() - before, n_large);
+    let nested = "{ organizations { nodes { posts(first: 20) { nodes { title tags { name } } } } } }";
+    let n_small = statements(&small, nested, json!({}), &a).await;
+    let n_large = statements(&large, nested, json!({}), &b).await;
+    assert_eq!(n_small, n_large, "nested: {n_small} vs {n_large}");
+}
+
+#[tokio::test]
+async fn tag_lists_with_counts_and_posts_cost_the_same_for_3_and_10_tags() {
+    let small = TestApp::spawn_with(BATCHING).await;
+    seed_tagged(&small, 2, 3).await;
+    let large = TestApp::spawn_with(BATCHING).await;
+    seed_tagged(&large, 12, 10).await;
+    let query = "{ tags(first: 50) { totalCount nodes { name postCount organization { name } \
+        posts(first: 2) { totalCount nodes { title tags { slug } } } } } }";
+    let (a, b) = (small.platform_token(), large.platform_token());
+    let n_small = statements(&small, query, json!({}), &a).await;
+    let n_large = statements(&large, query, json!({}), &b).await;
+    let data = large.ok(query, json!({}), Some(&b)).await;
+    assert_eq!(data["tags"]["totalCount"], 10);
+    assert!(
+        data["tags"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["postCount"].as_i64().unwrap() >= 3
+                && t["posts"]["nodes"].as_array().unwrap().len() == 2),
+        "{data}"
+    );
+    assert_eq!(
+        n_small, n_large,
+        "3 tags: {n_small} statements, 10 tags: {n_large}"
+    );
 }

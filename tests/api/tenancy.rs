@@ -98,6 +98,17 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await;
 
+    for (name, org) in [("tagA", "orgA"), ("goneTagA", "orgA")] {
+        let data = platform(
+            app,
+            "mutation($i: CreateTagInput!) { createTag(input: $i) { databaseId } }",
+            json!({ "i": { "name": name, "organizationId": id[org].to_string() } }),
+        )
+        .await;
+        id.insert(name, data["createTag"]["databaseId"].as_i64().unwrap());
+        kind.insert(name, "Tag");
+    }
+
     let mut gid = BTreeMap::new();
     for (name, kind) in &kind {
         let field = kind.to_lowercase();
@@ -124,6 +135,7 @@ async fn build_world(app: &TestApp) -> World {
     .await;
     soft_delete(app, "Post", id["deletedA"]).await;
     soft_delete(app, "User", id["goneA"]).await;
+    soft_delete(app, "Tag", id["goneTagA"]).await;
     soft_delete(app, "Organization", id["orgD"]).await;
     World { id, gid, kind }
 }
@@ -226,6 +238,12 @@ async fn foreign_ids_read_exactly_like_missing_ones() {
             query: "query($id: ID!) { post(id: $id) { id title } }",
             foreign: &["pubA", "draftA", "deletedA", "gonePostA"],
             kind: "Post",
+            callers: B,
+        },
+        Case {
+            query: "query($id: ID!) { tag(id: $id) { id name posts { totalCount } } }",
+            foreign: &["tagA", "goneTagA"],
+            kind: "Tag",
             callers: B,
         },
         Case {
@@ -484,6 +502,34 @@ fn mutation_cases() -> BTreeMap<&'static str, Vec<Case>> {
         "Post",
         B,
     );
+    add(
+        "createTag",
+        r#"mutation($id: ID!) { createTag(input: {name: "Intrusion", organizationId: $id}) { id } }"#,
+        &["orgA", "orgC", "orgD"],
+        "Organization",
+        ALL,
+    );
+    add(
+        "updateTag",
+        r#"mutation($id: ID!) { updateTag(input: {id: $id, name: "Defaced"}) { id name } }"#,
+        &["tagA", "goneTagA"],
+        "Tag",
+        ALL,
+    );
+    add(
+        "softDeleteTag",
+        "mutation($id: ID!) { softDeleteTag(input: {id: $id}) { id } }",
+        &["tagA", "goneTagA"],
+        "Tag",
+        ALL,
+    );
+    add(
+        "restoreTag",
+        "mutation($id: ID!) { restoreTag(input: {id: $id}) { id } }",
+        &["goneTagA", "tagA"],
+        "Tag",
+        ALL,
+    );
     cases
 }
 
@@ -631,19 +677,28 @@ async fn nested_lists_and_loaders_never_leak_another_organization() {
     // scoped to the caller.
     let names: Vec<&str> = w.gid.keys().copied().collect();
     let ids: Vec<String> = names.iter().map(|n| w.gid(n)).collect();
-    let q = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Organization { databaseId } ... on User { databaseId } ... on Post { databaseId } ... on AuditLog { databaseId } } }";
+    let q = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Organization { databaseId } ... on User { databaseId } ... on Post { databaseId } ... on Tag { databaseId } ... on AuditLog { databaseId } } }";
+    let with = |base: &BTreeSet<(String, i64)>, more: &[&str]| {
+        let mut s = base.clone();
+        s.extend(set(&w, more));
+        s
+    };
     for (caller, token, expected) in [
-        ("memberA", Some(app.user_token(w.id("memberA"))), own_a.clone()),
-        ("adminA", Some(app.user_token(w.id("adminA"))), {
-            let mut s = own_a.clone();
-            s.extend(set(&w, &["auditA"]));
-            s
-        }),
+        (
+            "memberA",
+            Some(app.user_token(w.id("memberA"))),
+            with(&own_a, &["tagA"]),
+        ),
+        (
+            "adminA",
+            Some(app.user_token(w.id("adminA"))),
+            with(&own_a, &["auditA", "tagA"]),
+        ),
         ("adminB", Some(app.user_token(w.id("adminB"))), own_b.clone()),
         (
             "anonymous",
             None,
-            set(&w, &["orgA", "orgB", "pubA", "adminPostA", "pubB"]),
+            set(&w, &["orgA", "orgB", "pubA", "adminPostA", "pubB", "tagA"]),
         ),
     ] {
         let data = app.ok(q, json!({ "ids": ids }), token.as_deref()).await;
@@ -669,6 +724,7 @@ async fn nested_lists_and_loaders_never_leak_another_organization() {
                 .iter()
                 .map(|n| ("posts", w.id(n))),
         )
+        .chain(["tagA", "goneTagA"].iter().map(|n| ("tags", w.id(n))))
         .map(|(t, id)| (t.to_owned(), id))
         .collect();
     let audit = "{ auditLogs(first: 100) { totalCount nodes { databaseId tableName recordId actor { databaseId organization { databaseId } } } } }";

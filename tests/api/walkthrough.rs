@@ -165,4 +165,40 @@ async fn the_readme_walkthrough() {
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert_eq!(error["message"], "User does not belong to this organization");
+
+    // Step 11: a tag, the post's tags, and the tag's page as anonymous readers see it.
+    let tag = app
+        .ok(
+            r#"mutation($org: ID!) { createTag(input: {name: "Getting started", organizationId: $org}) { id name slug } }"#,
+            json!({ "org": acme_id }),
+            t,
+        )
+        .await["createTag"]
+        .clone();
+    assert_eq!(tag["name"], "Getting started");
+    assert_eq!(tag["slug"], "getting-started");
+    let tagged = app
+        .ok(
+            r#"mutation($p: ID!, $t: ID!) { updatePost(input: {id: $p, tagIds: [$t]}) { title tags { name slug } } }"#,
+            json!({ "p": post["id"], "t": tag["id"] }),
+            t,
+        )
+        .await;
+    assert_eq!(
+        tagged["updatePost"],
+        json!({ "title": "Hello, world", "tags": [{ "name": "Getting started", "slug": "getting-started" }] })
+    );
+    let page = app
+        .ok(
+            r#"{ organization(slug: "acme") { tag(slug: "getting-started") { name postCount posts { edges { node { title author { username } } } } } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        page["organization"]["tag"],
+        json!({ "name": "Getting started", "postCount": 1, "posts": { "edges": [
+            { "node": { "title": "Hello, world", "author": { "username": "alice" } } }
+        ] } })
+    );
 }

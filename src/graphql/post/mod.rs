@@ -11,6 +11,7 @@ use super::{
     ids::{self, Kind},
     organization::Organization,
     pagination::{Conn, connection, nodes_select, page_args, selects_rows},
+    tag::Tag,
     user::User,
 };
 use crate::{
@@ -21,6 +22,7 @@ use crate::{
     service::{
         self,
         post::{Parent, PostChildren, PostList, PostSort, Read},
+        tag::TagPosts,
     },
 };
 
@@ -110,6 +112,17 @@ impl Post {
             ApiError::Internal("post organization not visible".into())
         })?))
     }
+    /// The post's tags in the order set with `tagIds` (at most 20); soft-deleted tags are
+    /// left out. The tags of a whole page of posts are read in one batch.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        let tags = loaders(ctx)?
+            .post_tags()
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or_default();
+        Ok(tags.into_iter().map(Tag).collect())
+    }
 }
 
 /// Filters of a post list; all given conditions must hold.
@@ -119,6 +132,9 @@ pub struct PostFilter {
     status: Option<PostStatus>,
     /// Only posts by this user (global or database id).
     author_id: Option<ID>,
+    /// Only posts with this tag (global or database id). A soft-deleted tag, or one the
+    /// caller cannot see, has no posts here.
+    tag_id: Option<ID>,
     /// Case-insensitive substring of the title or content; `%`, `_` and `\` match literally.
     search: Option<String>,
     /// Only featured (true) or only other (false) posts.
@@ -134,6 +150,7 @@ impl PostFilter {
         Ok(service::post::PostConditions {
             status: self.status.map(Into::into),
             author_id: ids::decode_opt(self.author_id.as_ref(), Kind::User, "authorId")?,
+            tag_id: ids::decode_opt(self.tag_id.as_ref(), Kind::Tag, "tagId")?,
             search: self.search,
             featured: self.featured,
             created_after: self.created_after,
@@ -221,6 +238,22 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
         loaders.post_pages(),
         loaders.post_counts(),
         parent_id,
+        list,
+        selects_rows(ctx),
+    )
+    .await?;
+    Ok(connection(page, Post))
+}
+
+/// `Tag.posts`: batched like the other nested lists, through the tag's links.
+pub async fn tag_connection(ctx: &Context<'_>, tag_id: i32, args: PostListArgs) -> Result<Conn<Post>> {
+    let list = TagPosts(args.into_list(ctx)?);
+    let loaders = loaders(ctx)?;
+    let page = load_page(
+        viewer(ctx)?,
+        loaders.tag_post_pages(),
+        loaders.tag_post_counts(),
+        tag_id,
         list,
         selects_rows(ctx),
     )

@@ -40,6 +40,9 @@ pub struct CreatePostInput {
     /// With status SCHEDULED (and only then): when the server publishes the post; in the
     /// future.
     publish_at: Option<DateTime<Utc>>,
+    /// The post's tags, in order: at most 20, no repeats, each a live tag of the post's
+    /// organization (otherwise `BAD_USER_INPUT`, field `tagIds`).
+    tag_ids: Option<Vec<ID>>,
 }
 
 /// Input of `updatePost`: the id and the fields to change.
@@ -62,12 +65,26 @@ pub struct UpdatePostInput {
     /// A new publication time for a SCHEDULED post (or one made SCHEDULED); in the future.
     /// Any other status unschedules the post.
     publish_at: Option<DateTime<Utc>>,
+    /// The post's new tags, in order, replacing its whole set (`[]` removes them all;
+    /// absent or null leaves them). At most 20, no repeats, each a live tag of the post's
+    /// organization (otherwise `BAD_USER_INPUT`, field `tagIds`).
+    tag_ids: Option<Vec<ID>>,
 }
 
 id_inputs!(
     SoftDeletePostInput: "Input of `softDeletePost`.",
     RestorePostInput: "Input of `restorePost`."
 );
+
+/// Decodes `tagIds`, each a tag's global or database id.
+fn tag_ids(ids: Option<Vec<ID>>) -> Result<Option<Vec<i32>>, crate::error::ApiError> {
+    ids.map(|ids| {
+        ids.iter()
+            .map(|id| ids::decode(id, Kind::Tag, "tagIds"))
+            .collect()
+    })
+    .transpose()
+}
 
 /// Mutations of posts.
 #[derive(Default)]
@@ -95,6 +112,7 @@ impl PostMutation {
             excerpt: input.excerpt,
             featured: input.featured,
             publish_at: input.publish_at,
+            tag_ids: tag_ids(input.tag_ids)?.unwrap_or_default(),
         };
         Ok(Post(service::post::create(db(ctx)?, actor(ctx)?, new).await?))
     }
@@ -114,6 +132,7 @@ impl PostMutation {
             excerpt: maybe(input.excerpt),
             featured: input.featured,
             publish_at: input.publish_at,
+            tag_ids: tag_ids(input.tag_ids)?,
         };
         Ok(Post(
             service::post::update(db(ctx)?, actor(ctx)?, id, changes).await?,

@@ -1,7 +1,7 @@
 //! The post list spec: filters and orders of every post list (top-level and nested), and
 //! the one entry point that runs a page of it.
 use sea_orm::{
-    ColumnTrait, Condition, Iterable, QueryFilter, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -10,8 +10,9 @@ use crate::{
     db::Db,
     entity::{
         post::{self, Status},
+        post_tag,
         post_with_author::{self, PostWithAuthor},
-        scope, user,
+        scope, tag, user,
     },
     error::ApiResult,
     query::{ChildList, KeyOf, Page, PageArgs, PageQuery, Sort, SortKey, child::SortOf},
@@ -23,6 +24,8 @@ use crate::{
 pub struct PostConditions {
     pub status: Option<Status>,
     pub author_id: Option<i32>,
+    /// Only posts linked to this live tag.
+    pub tag_id: Option<i32>,
     pub search: Option<String>,
     pub featured: Option<bool>,
     pub created_after: Option<chrono::DateTime<chrono::Utc>>,
@@ -89,6 +92,9 @@ impl PostList {
         if let Some(author) = filter.author_id {
             cond = cond.add(post::Column::UserId.eq(author));
         }
+        if let Some(tag) = filter.tag_id {
+            cond = cond.add(post::Column::Id.in_subquery(tagged(tag)));
+        }
         if let Some(featured) = filter.featured {
             cond = cond.add(post::Column::Featured.eq(featured));
         }
@@ -150,6 +156,22 @@ impl PostList {
         };
         (sort, key)
     }
+}
+
+/// The ids of the posts linked to the live tag `tag`. The posts' scope keeps another
+/// organization's out: a foreign tag has no visible posts, like a missing one.
+fn tagged(tag: i32) -> sea_orm::sea_query::SelectStatement {
+    let live = tag::Entity::find()
+        .select_only()
+        .column(tag::Column::Id)
+        .filter(tag::Column::Id.eq(tag))
+        .filter(tag::Column::DeletedAt.is_null())
+        .into_query();
+    post_tag::Entity::find()
+        .select_only()
+        .column(post_tag::Column::PostId)
+        .filter(post_tag::Column::TagId.in_subquery(live))
+        .into_query()
 }
 
 /// A page of posts, with the authors read alongside (for the request's user loader).
@@ -217,18 +239,11 @@ impl ChildList for PostChildren {
     fn select(&self, viewer: &Viewer) -> ApiResult<Select<post::Entity>> {
         self.list.select(viewer, Parent::Any)
     }
-    fn parent_column(&self) -> post::Column {
+    fn parent(&self) -> Expr {
         if self.by_author {
-            post::Column::UserId
+            Expr::col((post::Entity, post::Column::UserId))
         } else {
-            post::Column::OrganizationId
-        }
-    }
-    fn parent_of(&self, row: &post::Model) -> i32 {
-        if self.by_author {
-            row.user_id
-        } else {
-            row.organization_id
+            Expr::col((post::Entity, post::Column::OrganizationId))
         }
     }
     fn sort(&self) -> SortOf<post::Entity> {

@@ -1,4 +1,5 @@
 //! Posts: reads, create / update / soft delete / restore, and view counts.
+mod cascade;
 mod list;
 
 use sea_orm::{
@@ -7,7 +8,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{Actor, Lock, audit, begin_write, guard, now, outbox, rows, slug, validate};
+use super::{Actor, Lock, audit, begin_write, guard, now, outbox, rows, slug, tag, validate};
 use crate::{
     auth::Viewer,
     db::Db,
@@ -20,6 +21,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+pub use self::cascade::{Moved, cascade};
 pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, PostSort, Read, page};
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
@@ -65,6 +67,8 @@ pub struct NewPost {
     pub featured: Option<bool>,
     /// When the scheduler publishes it; with (and only with) status `Scheduled`.
     pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Live tags of the organization, in order.
+    pub tag_ids: Vec<i32>,
 }
 
 /// `publishAt` goes with status SCHEDULED, and a schedule is in the future.
@@ -109,7 +113,9 @@ pub async fn create(db: &Db, actor: &Actor, input: NewPost) -> ApiResult<post::M
     let excerpt = input.excerpt.as_deref().map(validate::excerpt).transpose()?;
     let status = input.status.unwrap_or(Status::Draft);
     check_schedule(status, input.publish_at)?;
+    validate::tag_ids(&input.tag_ids)?;
     let valid = Valid {
+        tag_ids: input.tag_ids,
         author_id,
         publish_at: input.publish_at,
         title,
@@ -144,6 +150,7 @@ struct Valid {
     status: Status,
     organization_id: Option<i32>,
     featured: bool,
+    tag_ids: Vec<i32>,
 }
 
 async fn insert(
@@ -170,15 +177,16 @@ async fn insert(
             "User does not belong to this organization",
         ));
     }
+    tag::check_links(&txn, organization_id, &input.tag_ids).await?;
     // An explicit slug that is taken is `CONFLICT` (the unique index says so); a derived
     // one takes the next free suffix.
     let slug = match explicit_slug {
         Some(slug) => slug,
         None => {
-            slug::free(
+            slug::free::<post::Entity>(
                 &txn,
                 organization_id,
-                &slug::derive(&input.title),
+                &slug::derive::<post::Entity>(&input.title),
                 None,
                 &Default::default(),
             )
@@ -205,6 +213,7 @@ async fn insert(
         deleted_at: Set(None),
     };
     let post = rows::insert_audited(&txn, actor, row).await?;
+    tag::replace_links(&txn, actor, &post, &input.tag_ids).await?;
     outbox::emit(&txn, &outbox::created(&post)).await?;
     txn.commit().await?;
     Ok(post)
@@ -223,6 +232,8 @@ pub struct PostChanges {
     pub featured: Option<bool>,
     /// A new schedule (the post is, or becomes, SCHEDULED).
     pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A new list of tags, replacing the live ones (the post row itself is unchanged).
+    pub tag_ids: Option<Vec<i32>>,
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> ApiResult<post::Model> {
@@ -239,9 +250,13 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
         Some(None) => Some(None),
         None => None,
     };
+    changes.tag_ids.as_deref().map(validate::tag_ids).transpose()?;
     let txn = begin_write(db).await?;
     let old = rows::require::<post::Entity>(&txn, &actor.viewer, id, Deleted::Exclude, Lock::Update).await?;
     may_write(&actor.viewer, &old)?;
+    if let Some(ids) = &changes.tag_ids {
+        tag::check_links(&txn, old.organization_id, ids).await?;
+    }
     let mut new = old.clone();
     if let Some(v) = title {
         new.title = v;
@@ -285,7 +300,12 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: PostChanges) -> Ap
         new.published_at = Some(now());
     }
     let post = rows::update_audited(&txn, actor, old.clone(), new).await?;
-    outbox::emit(&txn, outbox::updated(&old, &post).as_slice()).await?;
+    let tagged = match &changes.tag_ids {
+        Some(ids) => tag::replace_links(&txn, actor, &post, ids).await?,
+        None => false,
+    };
+    let event = outbox::updated(&old, &post).or_else(|| tagged.then(|| outbox::retagged(&post)));
+    outbox::emit(&txn, event.as_slice()).await?;
     txn.commit().await?;
     Ok(post)
 }
@@ -324,7 +344,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
             "The post's author is deleted; restore the user first",
         ));
     }
-    let renamed = slug::make_room_for_restore(&txn, post::Column::Id, id, t).await?;
+    let renamed = slug::make_room_for_restore::<post::Entity>(&txn, post::Column::Id, id, t).await?;
     // `set_deleted_at` writes only `deleted_at`, and returns the row with its new slug.
     let post = rows::set_deleted_at(&txn, post, None).await?;
     match renamed.first() {
@@ -334,50 +354,6 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
     outbox::emit(&txn, &[outbox::deletion(&post, false)]).await?;
     txn.commit().await?;
     Ok(post)
-}
-
-/// The posts a cascade moved.
-pub struct Moved {
-    /// Those whose audit entry is the plain `deleted_at` change (the caller writes it).
-    pub plain: Vec<i32>,
-    /// All of them, for their events (`emit_events`, the transaction's last statement).
-    pub all: Vec<i32>,
-    deleted: bool,
-}
-
-impl Moved {
-    pub async fn emit_events(&self, txn: &crate::db::Txn) -> ApiResult<()> {
-        Ok(outbox::emit_cascade(txn, self.deleted, &self.all).await?)
-    }
-}
-
-/// The posts a user's or an organization's soft delete (`to` is `Some`) or restore
-/// cascades to, moved in one statement, after making room for restored slugs (see
-/// `slug::make_room_for_restore`). The renamed posts' audit entries are written here.
-pub async fn cascade(
-    txn: &crate::db::Txn,
-    actor: &Actor,
-    parent: post::Column,
-    parent_id: i32,
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    to: Option<chrono::DateTime<chrono::Utc>>,
-) -> ApiResult<Moved> {
-    let renamed = match (from, to) {
-        (Some(t), None) => slug::make_room_for_restore(txn, parent, parent_id, t).await?,
-        _ => Vec::new(),
-    };
-    let all = rows::cascade::<post::Entity>(txn, parent, parent_id, from, to).await?;
-    let mut plain = all.clone();
-    if let (Some(t), false) = (from, renamed.is_empty()) {
-        plain.retain(|id| !renamed.iter().any(|r| r.id == *id));
-        let entries = renamed.iter().map(|r| slug::restore_entry(r, t)).collect();
-        audit::record(txn, actor, entries).await?;
-    }
-    Ok(Moved {
-        plain,
-        all,
-        deleted: to.is_some(),
-    })
 }
 
 /// Adds one view in a single `UPDATE … SET view_count = view_count + 1`, so concurrent

@@ -1,5 +1,5 @@
 //! The user list spec: filters and orders of every user list, and its page.
-use sea_orm::{ColumnTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, QueryFilter, Select, sea_query::Expr};
 
 use crate::{
     auth::Viewer,
@@ -97,11 +97,8 @@ impl ChildList for UserChildren {
     fn select(&self, viewer: &Viewer) -> ApiResult<Select<user::Entity>> {
         self.0.select(viewer, None)
     }
-    fn parent_column(&self) -> user::Column {
-        user::Column::OrganizationId
-    }
-    fn parent_of(&self, row: &user::Model) -> i32 {
-        row.organization_id
+    fn parent(&self) -> Expr {
+        Expr::col((user::Entity, user::Column::OrganizationId))
     }
     fn sort(&self) -> SortOf<user::Entity> {
         self.0.sort()
