@@ -4,8 +4,9 @@
 // does (Accept: text/html), waits for GraphiQL, puts the Authorization header into the
 // headers editor, types a query into the query editor, runs it (Ctrl-Enter), waits for
 // the result (which needs the token),
-// opens the documentation explorer (which needs introspection) and saves a screenshot
-// to $SCREENSHOT (default ./graphiql.png).
+// opens the documentation explorer (which needs introspection), runs a subscription
+// (graphql-ws on /graphql/ws) and sees the event of a post published meanwhile, and saves
+// a screenshot to $SCREENSHOT (default ./graphiql.png).
 //
 // Debugging only: GRAPHIQL_DEBUG_UNPKG=<node_modules dir> answers unpkg.com requests
 // from that folder (e.g. graphiql@4, react@18, react-dom@18 installed there), to try the
@@ -15,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { TOKEN, URL, assert, check } from './lib.mjs';
+import { TOKEN, URL, assert, check, query, seed } from './lib.mjs';
 
 const SCREENSHOT = process.env.SCREENSHOT ?? './graphiql.png';
 // `plan` needs sign-in: the answer shows that the headers editor's token was sent.
@@ -162,6 +163,28 @@ async function main() {
         throw new Error(`the documentation explorer does not show Query.organizations: ${JSON.stringify(shown)}`);
       }
       step('documentation explorer shows Query.organizations');
+
+      // A subscription: the result pane shows each event as it comes.
+      const s = seed();
+      await typeInto(page, queryEditor, `subscription {\n  postEvents(organizationId: "${s.orgId}") {\n    kind\n    post { title }\n  }\n}`);
+      await page.waitForTimeout(600);
+      await page.keyboard.press('Control+Enter');
+      step('subscription started');
+      let event;
+      for (let i = 0; !event; i += 1) {
+        assert(i < 40, `no event in the result pane; it shows ${JSON.stringify((await editorText(result)).slice(0, 300))}`);
+        await query(`mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`, {
+          i: { title: `GraphiQL live ${i}`, status: 'PUBLISHED', authorId: s.aliceId },
+        });
+        await page.waitForTimeout(500);
+        try {
+          const json = JSON.parse(await editorText(result));
+          if (json?.data?.postEvents?.kind === 'PUBLISHED') event = json.data.postEvents;
+        } catch {
+          // not an event yet
+        }
+      }
+      step(`subscription event: ${event.kind} ${event.post?.title}`);
     } finally {
       await page.screenshot({ path: SCREENSHOT }).catch((e) => pageErrors.push(`screenshot: ${e.message}`));
     }
