@@ -15,6 +15,8 @@ import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client/core/
 import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries/index.js';
 import { addTypenameToDocument } from '@apollo/client/utilities/index.js';
 import { buildClientSchema, getIntrospectionQuery, print, printSchema } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { WORK_DIR, assert, check, post, sha256, short } from './lib.mjs';
 import { OPTIONS } from './introspection-options.mjs';
 
@@ -91,7 +93,7 @@ async function relay() {
     .map((f) => require(join(out, f)))
     .filter((a) => a.kind === 'Request')
     .map((a) => a.params);
-  assert(operations.length === 4, `expected 4 persisted operations, got ${operations.map((p) => p.name)}`);
+  assert(operations.length === 5, `expected 5 persisted operations, got ${operations.map((p) => p.name)}`);
   for (const params of operations) {
     assert(params.id && params.text === null, `${params.name} was not persisted: ${short(params)}`);
     assert(typeof manifest[params.id] === 'string', `${params.name}: ${params.id} is not in the manifest`);
@@ -114,6 +116,21 @@ async function relay() {
     assert(code(asText.body) === 'QUERY_NOT_IN_SAFELIST', `a text outside the manifest: ${short(asText.body)}`);
     const unknown = await postTo(server.url, { documentId: sha256('nope') });
     assert(code(unknown.body) === 'PERSISTED_QUERY_NOT_IN_LIST', `an unknown id: ${short(unknown.body)}`);
+    // The subscription by documentId over /graphql/ws (graphql-ws), in `only` mode too.
+    const ws = createClient({
+      url: server.url.replace(/^http/, 'ws') + '/ws',
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    const first = await new Promise((resolve, reject) => {
+      const stop = ws.subscribe(
+        { query: '', documentId: byName.PostEventsSubscription.id, variables: { organizationId: '999' } },
+        { next: (r) => (stop(), resolve(r)), error: reject, complete: () => {} },
+      );
+    });
+    await ws.dispose();
+    // This server has no organization 999: the persisted subscription ran and said so.
+    assert(code(first) === 'NOT_FOUND', `the persisted subscription over WebSocket: ${short(first)}`);
     console.log(`relay: ${operations.length} persisted operations ran by documentId; others refused`);
   } finally {
     server.stop();

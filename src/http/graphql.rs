@@ -224,6 +224,18 @@ async fn handle(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    if prepared.operation.kind == Some(OperationType::Subscription) {
+        let error = malformed("Subscriptions run over WebSocket: graphql-transport-ws on /graphql/ws");
+        record(
+            &operation_label(prepared.operation.name.as_deref(), Outcome::Refused),
+            &[error.code()],
+            started,
+        );
+        return respond(
+            headers,
+            async_graphql::Response::from_errors(vec![error.server_error()]),
+        );
+    }
     let name = prepared.operation.name.clone();
     let request_id = format!("{:016x}", rand::random::<u64>());
     let span = tracing::info_span!(

@@ -431,3 +431,61 @@ async fn a_subscriber_past_its_buffer_is_dropped_with_an_error_and_delays_nobody
     let e = member.event("r").await;
     assert_eq!(e["post"]["title"], "Live");
 }
+
+#[tokio::test]
+async fn the_scheduler_s_publication_is_one_published_event() {
+    let app = TestApp::spawn_with(&["--scheduler-interval-ms", "100"]).await;
+    let t = tenants(&app).await;
+    let mut member = Ws::connect(&app, Some(&app.user_token(t.alice))).await;
+    member.subscribe("a", EVENTS, json!({})).await;
+    let mut anonymous = Ws::connect(&app, None).await;
+    anonymous
+        .subscribe("p", EVENTS, json!({ "org": t.org_a.to_string() }))
+        .await;
+    sync(&app, &mut member, "a", t.alice, "sync a").await;
+    let marker = sync(&app, &mut anonymous, "p", t.alice, "sync p").await;
+    drain(&mut member, "a", &marker).await;
+    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    app.ok(
+        "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
+        json!({ "i": { "title": "Tomorrow", "status": "SCHEDULED", "publishAt": at, "authorId": t.alice.to_string() } }),
+        Some(&app.platform_token()),
+    )
+    .await;
+    let created = member.event("a").await;
+    assert_eq!(
+        (created["kind"].as_str(), created["post"]["title"].as_str()),
+        (Some("CREATED"), Some("Tomorrow"))
+    );
+    let published = member.event("a").await;
+    assert_eq!(
+        (published["kind"].as_str(), published["post"]["status"].as_str()),
+        (Some("PUBLISHED"), Some("PUBLISHED"))
+    );
+    // The public hears of it when it happens, and only then.
+    let public = anonymous.event("p").await;
+    assert_eq!(
+        (public["kind"].as_str(), public["post"]["title"].as_str()),
+        (Some("PUBLISHED"), Some("Tomorrow"))
+    );
+    // Exactly once: the next event is the next change.
+    app.create_post(t.alice, "Next", "DRAFT").await;
+    assert_eq!(member.event("a").await["post"]["title"], "Next");
+}
+
+#[tokio::test]
+async fn a_subscription_over_http_says_where_subscriptions_run() {
+    let app = TestApp::spawn().await;
+    let (code, error) = app
+        .err(
+            "subscription { postEvents(organizationId: \"1\") { kind } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(
+        error["message"].as_str().unwrap().contains("/graphql/ws"),
+        "{error:#}"
+    );
+}
