@@ -18,7 +18,8 @@
 # Usage: bench/run.sh [DB_NAME]        (default blogql_bench)
 # Environment: BENCH_DURATION (20), BENCH_WARMUP (5), BENCH_CONCURRENCY ("16 64"),
 #   BENCH_SHAPES ("a b c d"), BENCH_LISTEN (127.0.0.1:18080), BENCH_DB_MAX_CONNECTIONS (10),
-#   BENCH_LOG (info), PGHOST/PGPORT/PGUSER.
+#   BENCH_LOG (info), PGHOST/PGPORT/PGUSER, BLOGQL_BIN (a server binary to use instead of
+#   building this checkout).
 set -euo pipefail
 
 DB="${1:-${BENCH_DB:-blogql_bench}}"
@@ -58,9 +59,13 @@ if ! psql -X -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" 
     "$BENCH/load_data.sh" "$DB"
 fi
 
-echo "== cargo build --release"
-(cd "$ROOT" && cargo build --release --quiet)
-BIN="$ROOT/target/release/blogql"
+if [[ -n "${BLOGQL_BIN:-}" ]]; then
+    BIN="$BLOGQL_BIN"   # a build of another commit, for before/after figures
+else
+    echo "== cargo build --release"
+    (cd "$ROOT" && cargo build --release --quiet)
+    BIN="$ROOT/target/release/blogql"
+fi
 
 WORK="$BENCH/results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$WORK"
@@ -102,6 +107,8 @@ cleanup() {
     fi
     rm -f "$WORK/admin.token" "$WORK/member.tokens"
     echo "== removing the rows the benchmark created"
+    # post_events first: it refers to the posts (a database older than the outbox has none).
+    psql -X -q -d "$DB" -c "DELETE FROM post_events WHERE post_id > $MAX_POST" 2>/dev/null || true
     psql -X -q -d "$DB" -c "DELETE FROM audit_logs WHERE id > $MAX_AUDIT" \
         -c "DELETE FROM posts WHERE id > $MAX_POST" -c "VACUUM (ANALYZE) posts, audit_logs" || true
 }

@@ -9,7 +9,7 @@ pub use self::txn::Txn;
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -92,9 +92,36 @@ pub struct Db {
     /// fair): writers queue here instead of sleeping and retrying in SQLite's busy
     /// handler, where arrival order meant nothing and some waited most of a second.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// Woken after a SQLite transaction that wrote outbox rows commits (see
-    /// `Txn::signal_on_commit`): the in-process feed of subscriptions.
-    committed: Arc<tokio::sync::Notify>,
+    /// The organizations whose outbox rows committed transactions wrote (see
+    /// `Txn::signal_on_commit`), for the events reader and notifier.
+    committed: Arc<Committed>,
+}
+
+/// Organizations with newly committed outbox rows, and a wake-up for whoever drains them.
+#[derive(Default)]
+pub struct Committed {
+    organizations: std::sync::Mutex<std::collections::HashSet<i32>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Committed {
+    fn add(&self, organizations: Vec<i32>) {
+        if let Ok(mut set) = self.organizations.lock() {
+            set.extend(organizations);
+        }
+        // A permit is kept when nobody waits: no wake-up is lost.
+        self.ready.notify_one();
+    }
+
+    /// Waits for commits, then takes the organizations they name (possibly none, on
+    /// SQLite, where any commit means "read on").
+    pub async fn next(&self) -> Vec<i32> {
+        self.ready.notified().await;
+        self.organizations
+            .lock()
+            .map(|mut set| set.drain().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Db {
@@ -103,9 +130,18 @@ impl Db {
         &self.conn
     }
 
-    /// What `Txn::signal_on_commit` wakes (SQLite).
-    pub fn committed(&self) -> &Arc<tokio::sync::Notify> {
+    /// What `Txn::signal_on_commit` tells.
+    pub fn committed(&self) -> &Arc<Committed> {
         &self.committed
+    }
+
+    /// Runs a statement of the server's own housekeeping on PostgreSQL's request pool,
+    /// uncounted: it belongs to no request (the outbox's `NOTIFY`, sent after commits).
+    pub async fn execute_uncounted(&self, stmt: &Statement) -> Result<(), DbErr> {
+        match &self.pg_pool {
+            Some(pool) => pool.execute(stmt).await.map(drop),
+            None => self.conn.execute_raw(stmt.clone()).await.map(drop),
+        }
     }
 
     /// The PostgreSQL connection options (for a `LISTEN` connection); `None` on SQLite.
@@ -139,8 +175,8 @@ impl Db {
                     txn: pool.begin().await?,
                     recorder: self.recorder.clone(),
                 },
-                on_commit: None,
-                signal: AtomicBool::new(false),
+                committed: self.committed.clone(),
+                signal: Default::default(),
             }),
             None => {
                 let turn = match &self.writer {
@@ -149,8 +185,8 @@ impl Db {
                 };
                 Ok(Txn {
                     inner: txn::Inner::Pool(self.conn.begin_with_options(options).await?, turn),
-                    on_commit: Some(self.committed.clone()),
-                    signal: AtomicBool::new(false),
+                    committed: self.committed.clone(),
+                    signal: Default::default(),
                 })
             }
         }

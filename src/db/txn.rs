@@ -1,22 +1,17 @@
 //! `Txn`: a write transaction on either pool.
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::{Arc, Mutex};
 
+use super::{Committed, Recorder, pg_pool};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement};
-use tokio::sync::Notify;
-
-use super::{Recorder, pg_pool};
 
 /// A write transaction (see `Db::begin_with_options`). Dropped without `commit`, it
 /// rolls back.
 pub struct Txn {
     pub(super) inner: Inner,
-    /// Woken after a commit that asked for it (`signal_on_commit`): on SQLite, the
-    /// outbox's in-process readers. PostgreSQL's readers hear `NOTIFY` instead.
-    pub(super) on_commit: Option<Arc<Notify>>,
-    pub(super) signal: AtomicBool,
+    /// Told after the commit which organizations' outbox rows it wrote
+    /// (`signal_on_commit`): the instance's reader, and on PostgreSQL its notifier.
+    pub(super) committed: Arc<Committed>,
+    pub(super) signal: Mutex<Option<Vec<i32>>>,
 }
 
 pub(super) enum Inner {
@@ -30,9 +25,12 @@ pub(super) enum Inner {
 }
 
 impl Txn {
-    /// Wakes the in-process outbox readers once this transaction has committed.
-    pub fn signal_on_commit(&self) {
-        self.signal.store(true, Ordering::Relaxed);
+    /// Once this transaction has committed, tells the instance that it wrote outbox rows
+    /// of these organizations.
+    pub fn signal_on_commit(&self, organizations: impl IntoIterator<Item = i32>) {
+        if let Ok(mut signal) = self.signal.lock() {
+            signal.get_or_insert_with(Vec::new).extend(organizations);
+        }
     }
 
     pub async fn commit(self) -> Result<(), DbErr> {
@@ -40,10 +38,10 @@ impl Txn {
             Inner::Pool(txn, _turn) => txn.commit().await?,
             Inner::Pg { txn, .. } => txn.commit().await?,
         }
-        if let Some(notify) = &self.on_commit
-            && self.signal.load(Ordering::Relaxed)
+        if let Ok(mut signal) = self.signal.lock()
+            && let Some(organizations) = signal.take()
         {
-            notify.notify_one();
+            self.committed.add(organizations);
         }
         Ok(())
     }

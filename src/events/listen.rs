@@ -1,5 +1,6 @@
-//! What wakes the reader: on PostgreSQL a `LISTEN` connection of its own (every
-//! instance hears every commit's `NOTIFY`), on SQLite the commits of this process.
+//! What wakes the reader: this process's commits; on PostgreSQL also a `LISTEN`
+//! connection of its own (every instance hears every instance's `NOTIFY`, sent here for
+//! this instance's commits) and a periodic sweep.
 use std::time::Duration;
 
 use sea_orm::sqlx::{
@@ -7,6 +8,8 @@ use sea_orm::sqlx::{
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 use tokio::sync::mpsc::UnboundedSender;
+
+use sea_orm::{DbBackend, Statement};
 
 use super::dispatch::Command;
 use crate::{db::Db, service::outbox::CHANNEL};
@@ -16,15 +19,64 @@ pub const APPLICATION_NAME: &str = "blogql-listener";
 
 pub(super) async fn run(db: Db, commands: UnboundedSender<Command>) {
     match db.pg_options() {
-        Some(options) => listen(options.application_name(APPLICATION_NAME), commands).await,
+        Some(options) => {
+            tokio::select! {
+                () = listen(options.application_name(APPLICATION_NAME), commands.clone()) => {}
+                () = notify(db.clone(), commands.clone()) => {}
+                () = sweep(commands) => {}
+            }
+        }
         None => {
             let committed = db.committed().clone();
             loop {
-                committed.notified().await;
+                committed.next().await;
                 if commands.send(Command::Wake(None)).is_err() {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// This instance's commits: its own reader wakes at once, and one `NOTIFY` per
+/// organization goes out for everything committed since the last one (other instances),
+/// outside the requests' transactions.
+async fn notify(db: Db, commands: UnboundedSender<Command>) {
+    let committed = db.committed().clone();
+    loop {
+        let organizations = committed.next().await;
+        for org in &organizations {
+            if commands.send(Command::Wake(Some(*org))).is_err() {
+                return;
+            }
+        }
+        if organizations.is_empty() {
+            continue;
+        }
+        let payload = serde_json::Value::from(organizations).to_string();
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT pg_notify('{CHANNEL}', value) FROM json_array_elements_text(CAST($1 AS json))"),
+            [payload.into()],
+        );
+        if let Err(e) = db.execute_uncounted(&statement).await {
+            // Other instances catch up at their next sweep (or the next notification).
+            tracing::warn!(error = %e, "NOTIFY of new post events failed");
+        }
+    }
+}
+
+/// Every instance reads every organization's new rows now and then: what an instance
+/// committed and could not announce (it stopped between its commit and its `NOTIFY`)
+/// arrives within this interval.
+const SWEEP: Duration = Duration::from_secs(10);
+
+async fn sweep(commands: UnboundedSender<Command>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + SWEEP, SWEEP);
+    loop {
+        tick.tick().await;
+        if commands.send(Command::Wake(None)).is_err() {
+            return;
         }
     }
 }
