@@ -54,17 +54,29 @@ async fn notify(db: Db, commands: UnboundedSender<Command>) {
             continue;
         }
         let payload = serde_json::Value::from(organizations).to_string();
+        // Its own transaction, which need not wait for the WAL flush: a notification is
+        // not data (the rows it announces are committed), and a lost one is swept up.
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
-            format!("SELECT pg_notify('{CHANNEL}', value) FROM json_array_elements_text(CAST($1 AS json))"),
+            format!(
+                "SELECT set_config('synchronous_commit', 'off', true), pg_notify('{CHANNEL}', value) \
+                 FROM json_array_elements_text(CAST($1 AS json))"
+            ),
             [payload.into()],
         );
         if let Err(e) = db.execute_uncounted(&statement).await {
             // Other instances catch up at their next sweep (or the next notification).
             tracing::warn!(error = %e, "NOTIFY of new post events failed");
         }
+        // Commits meanwhile join the next batch: at most one NOTIFY per organization per
+        // `NOTIFY_EVERY` (a notification's transaction takes PostgreSQL's notification lock).
+        tokio::time::sleep(NOTIFY_EVERY).await;
     }
 }
+
+/// The least time between two batches of notifications: other instances hear of a commit
+/// up to this much later (this instance's own subscribers do not wait).
+const NOTIFY_EVERY: Duration = Duration::from_millis(5);
 
 /// Every instance reads every organization's new rows now and then: what an instance
 /// committed and could not announce (it stopped between its commit and its `NOTIFY`)
