@@ -1,16 +1,19 @@
 //! Database connection: pool options per backend and statement counting.
+mod committed;
 mod pg_pool;
 #[cfg(test)]
 pub mod plan;
+mod recorder;
 mod txn;
 
-pub use self::txn::Txn;
+pub use self::{
+    committed::Committed,
+    recorder::{REQUEST_STATEMENTS, Recorder, StatementCounter},
+    txn::Txn,
+};
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -24,61 +27,6 @@ use sea_orm::{
 };
 
 use self::pg_pool::{LastFailure, PgPool};
-
-/// Executed SQL statements, counted by the `Recorder` (for `/metrics`, the per-request log
-/// line and the statement-count tests). `BEGIN` and `COMMIT` are not counted.
-#[derive(Clone, Default, Debug)]
-pub struct StatementCounter(Arc<AtomicU64>);
-
-impl StatementCounter {
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-tokio::task_local! {
-    /// The statement counter of the request the current task works for. The request
-    /// handler sets it, and the loaders' spawner carries it into their batch tasks.
-    pub static REQUEST_STATEMENTS: Arc<AtomicU64>;
-}
-
-/// Where every executed statement is counted (and logged with `BLOGQL_LOG_SQL`), from
-/// SeaORM's metric callback and from the PostgreSQL pool alike.
-#[derive(Clone)]
-pub struct Recorder {
-    total: StatementCounter,
-    log_sql: bool,
-}
-
-impl Recorder {
-    fn record(&self, sql: &str, elapsed: Duration, failed: bool) {
-        self.total.0.fetch_add(1, Ordering::Relaxed);
-        let _ = REQUEST_STATEMENTS.try_with(|n| n.fetch_add(1, Ordering::Relaxed));
-        metrics::counter!("blogql_db_statements_total").increment(1);
-        if self.log_sql {
-            tracing::info!(
-                target: "blogql::sql",
-                elapsed_us = elapsed.as_micros() as u64,
-                failed,
-                sql,
-            );
-        }
-    }
-
-    /// Callers pass the pool's future boxed: it is large (deadpool's checkout and
-    /// tokio-postgres's query), and unboxed it was copied at each layer of `async_trait`
-    /// wrapping, ~30,000 instructions of `memcpy` per statement (callgrind, bench/).
-    async fn timed<T>(
-        &self,
-        stmt: &Statement,
-        run: impl Future<Output = Result<T, DbErr>>,
-    ) -> Result<T, DbErr> {
-        let started = Instant::now();
-        let result = run.await;
-        self.record(&stmt.sql, started.elapsed(), result.is_err());
-        result
-    }
-}
 
 /// The handle every request uses. On PostgreSQL its statements and transactions run on
 /// `pg_pool` (deadpool; no round trip when a connection is returned); migrations and all
@@ -95,33 +43,6 @@ pub struct Db {
     /// The organizations whose outbox rows committed transactions wrote (see
     /// `Txn::signal_on_commit`), for the events reader and notifier.
     committed: Arc<Committed>,
-}
-
-/// Organizations with newly committed outbox rows, and a wake-up for whoever drains them.
-#[derive(Default)]
-pub struct Committed {
-    organizations: std::sync::Mutex<std::collections::HashSet<i32>>,
-    ready: tokio::sync::Notify,
-}
-
-impl Committed {
-    fn add(&self, organizations: Vec<i32>) {
-        if let Ok(mut set) = self.organizations.lock() {
-            set.extend(organizations);
-        }
-        // A permit is kept when nobody waits: no wake-up is lost.
-        self.ready.notify_one();
-    }
-
-    /// Waits for commits, then takes the organizations they name (possibly none, on
-    /// SQLite, where any commit means "read on").
-    pub async fn next(&self) -> Vec<i32> {
-        self.ready.notified().await;
-        self.organizations
-            .lock()
-            .map(|mut set| set.drain().collect())
-            .unwrap_or_default()
-    }
 }
 
 impl Db {

@@ -3,12 +3,10 @@
 //! `connectionParams.Authorization` (or the upgrade's `Authorization` header): a bad
 //! token closes with 4403 and is never anonymous, and the connection ends when its token
 //! expires. Every `subscribe` passes the HTTP rate limit and the query limits.
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+mod connections;
+mod protocol;
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{
@@ -19,10 +17,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::{sync::mpsc, task::JoinHandle};
 
+pub use self::connections::Connections;
+use self::protocol::{ClientMessage, Parsed, Subscribe, authorization_of, error_message, parse};
 use super::{AppState, rate_limit::Caller};
 use crate::{
     auth::{Actor, Viewer, client_ip::client_ip, session},
@@ -39,46 +38,6 @@ pub struct Settings {
     pub keepalive: Duration,
     pub max_operations: usize,
     pub max_connections: usize,
-}
-
-/// Open connections per caller on this instance.
-#[derive(Clone, Default)]
-pub struct Connections(Arc<Mutex<HashMap<String, usize>>>);
-
-/// One counted connection; uncounted when dropped.
-struct Slot {
-    connections: Connections,
-    key: String,
-}
-
-impl Connections {
-    fn take(&self, key: &str, max: usize) -> Option<Slot> {
-        let mut open = self.0.lock().ok()?;
-        let count = open.entry(key.to_owned()).or_default();
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        metrics::gauge!("blogql_ws_connections").increment(1.0);
-        Some(Slot {
-            connections: self.clone(),
-            key: key.to_owned(),
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        metrics::gauge!("blogql_ws_connections").decrement(1.0);
-        if let Ok(mut open) = self.connections.0.lock()
-            && let Some(count) = open.get_mut(&self.key)
-        {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.key);
-            }
-        }
-    }
 }
 
 pub async fn upgrade(
@@ -149,66 +108,6 @@ async fn send(socket: &mut WebSocket, message: &Value) -> bool {
         .send(Message::Text(message.to_string().into()))
         .await
         .is_ok()
-}
-
-/// A client message of `graphql-transport-ws`.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    ConnectionInit {
-        #[serde(default)]
-        payload: Option<Value>,
-    },
-    Ping {},
-    Pong {},
-    Subscribe {
-        id: String,
-        payload: Box<Subscribe>,
-    },
-    Complete {
-        id: String,
-    },
-}
-
-#[derive(Deserialize)]
-struct Subscribe {
-    #[serde(flatten)]
-    request: async_graphql::Request,
-    #[serde(default, rename = "documentId")]
-    document_id: Option<String>,
-}
-
-/// What a client message means for the connection.
-enum Parsed {
-    Message(ClientMessage),
-    Ignored,
-    Closed,
-    Invalid(String),
-}
-
-fn parse(message: Option<Result<Message, axum::Error>>) -> Parsed {
-    match message {
-        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Parsed::Closed,
-        Some(Ok(Message::Text(text))) => match serde_json::from_str(&text) {
-            Ok(message) => Parsed::Message(message),
-            Err(e) => Parsed::Invalid(format!("Invalid message: {e}")),
-        },
-        Some(Ok(Message::Binary(_))) => {
-            Parsed::Invalid("Binary messages are not part of the protocol".into())
-        }
-        Some(Ok(_)) => Parsed::Ignored,
-    }
-}
-
-/// The `Authorization` value of `connection_init`'s payload (`connectionParams`).
-fn authorization_of(payload: Option<&Value>) -> Option<String> {
-    let payload = payload?;
-    let headers = payload.get("headers");
-    ["Authorization", "authorization"]
-        .iter()
-        .find_map(|key| payload.get(key).or_else(|| headers.and_then(|h| h.get(key))))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
 }
 
 /// What the operation tasks tell the connection.
@@ -362,10 +261,6 @@ impl Connection {
             close(&mut socket, code, &reason).await;
         }
     }
-}
-
-fn error_message(id: &str, error: &ApiError) -> Value {
-    json!({"type": "error", "id": id, "payload": [error.server_error()]})
 }
 
 /// Runs one `subscribe`: a subscription streams `next` messages until it ends; a query or
