@@ -11,6 +11,9 @@ use crate::error::{ApiError, ApiResult};
 /// like a timestamp stays text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SortKey {
+    /// A computed relevance (`RELEVANCE`): a finite float, exact through JSON.
+    #[serde(rename = "r")]
+    Rank(Rank),
     #[serde(rename = "i")]
     Int(i32),
     #[serde(rename = "t")]
@@ -19,8 +22,27 @@ pub enum SortKey {
     Text(String),
 }
 
+/// A relevance as a sort key, compared and hashed by its bits (ranks are never NaN).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Rank(pub f64);
+
+impl PartialEq for Rank {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Rank {}
+
+impl std::hash::Hash for Rank {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
 /// Every `orderBy` field a cursor can be made for.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "CREATED_AT",
     "UPDATED_AT",
     "PUBLISHED_AT",
@@ -29,6 +51,7 @@ const FIELDS: [&str; 8] = [
     "NAME",
     "USERNAME",
     "POST_COUNT",
+    "RELEVANCE",
 ];
 
 impl SortKey {
@@ -38,6 +61,7 @@ impl SortKey {
             SortKey::Int(_) => matches!(field, "VIEW_COUNT" | "POST_COUNT"),
             SortKey::Time(_) => matches!(field, "CREATED_AT" | "UPDATED_AT" | "PUBLISHED_AT"),
             SortKey::Text(_) => matches!(field, "TITLE" | "NAME" | "USERNAME"),
+            SortKey::Rank(r) => field == "RELEVANCE" && r.0.is_finite(),
         }
     }
 }
@@ -48,6 +72,7 @@ impl From<SortKey> for Value {
             SortKey::Int(v) => v.into(),
             SortKey::Time(v) => v.into(),
             SortKey::Text(v) => v.into(),
+            SortKey::Rank(v) => v.0.into(),
         }
     }
 }
