@@ -22,10 +22,24 @@ pub enum SortKey {
     Text(String),
 }
 
-/// A relevance as a sort key, compared and hashed by its bits (ranks are never NaN).
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A relevance as a sort key, compared and hashed by its bits (ranks are never NaN). In a
+/// cursor it is its bits as an integer: a JSON float need not parse back to the same
+/// double (serde_json's default parser may be one unit off), and the keyset bound must
+/// compare with the exact rank or it skips the rows tied with the cursor's.
+#[derive(Clone, Copy, Debug)]
 pub struct Rank(pub f64);
+
+impl Serialize for Rank {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0.to_bits())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rank {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u64::deserialize(deserializer).map(|bits| Rank(f64::from_bits(bits)))
+    }
+}
 
 impl PartialEq for Rank {
     fn eq(&self, other: &Self) -> bool {
@@ -161,5 +175,31 @@ mod tests {
             id: 1,
         };
         assert!(Cursor::decode_any(&mismatched.encode()).is_none());
+    }
+
+    #[test]
+    fn a_rank_comes_back_to_the_same_bits() {
+        for rank in [
+            0.1 + 0.2,
+            -1e-6 * 3.0,
+            2.9642857142857146e-06,
+            f64::MIN_POSITIVE,
+            1.0 / 3.0,
+        ] {
+            let cursor = Cursor {
+                field: "RELEVANCE",
+                key: SortKey::Rank(Rank(rank)),
+                id: 3,
+            };
+            let (key, _) = Cursor::decode(&cursor.encode(), "RELEVANCE", "after").unwrap();
+            assert_eq!(key, SortKey::Rank(Rank(rank)));
+            assert!(Cursor::decode(&cursor.encode(), "TITLE", "after").is_err());
+        }
+        let infinite = Cursor {
+            field: "RELEVANCE",
+            key: SortKey::Rank(Rank(f64::INFINITY)),
+            id: 3,
+        };
+        assert!(Cursor::decode(&infinite.encode(), "RELEVANCE", "after").is_err());
     }
 }

@@ -218,7 +218,11 @@ async fn the_readme_walkthrough() {
         })
     );
     let (code, error) = app
-        .err(r#"{ posts(filter: {search: "he"}) { totalCount } }"#, json!({}), None)
+        .err(
+            r#"{ posts(filter: {search: "he"}) { totalCount } }"#,
+            json!({}),
+            None,
+        )
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert_eq!(error["extensions"]["field"], "search");

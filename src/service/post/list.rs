@@ -14,8 +14,8 @@ use crate::{
         post_with_author::{self, PostWithAuthor},
         scope, tag, user,
     },
-    error::ApiResult,
     error::ApiError,
+    error::ApiResult,
     query::{ChildList, KeyOf, Page, PageArgs, PageQuery, Rank, Sort, SortKey, child::SortOf},
     service::guard,
 };

@@ -11,8 +11,8 @@
 //!   a `MATCH` of `posts_fulltext` on SQLite; RELEVANCE ranks by `ts_rank` (weights A/B/C
 //!   of title, excerpt, content) or by `bm25` with the same order of column weights.
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, FromQueryResult, JoinType, Order, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait, Select,
+    ConnectionTrait, DbBackend, DbErr, FromQueryResult, JoinType, Order, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Select,
     sea_query::{Alias, Condition, Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -58,7 +58,8 @@ pub fn search_condition(engine: Engine, value: &str) -> ApiResult<Condition> {
     let term = validate::search_term(value)?;
     let pattern = validate::like_pattern(&term);
     let like = |col: post::Column| {
-        Expr::expr(Func::lower(Expr::col((post::Entity, col)))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+        Expr::expr(Func::lower(Expr::col((post::Entity, col))))
+            .like(LikeExpr::new(pattern.clone()).escape('\\'))
     };
     let exact = Condition::any()
         .add(like(post::Column::Title))
@@ -204,7 +205,11 @@ pub async fn relevance_page(
     let page = window.page(rows, FIELD, |r| (SortKey::Rank(Rank(r.rank)), r.post.id), count);
     Ok(PostPage {
         page: Page {
-            rows: page.rows.into_iter().map(|(cursor, row)| (cursor, row.post)).collect(),
+            rows: page
+                .rows
+                .into_iter()
+                .map(|(cursor, row)| (cursor, row.post))
+                .collect(),
             has_previous_page: page.has_previous_page,
             has_next_page: page.has_next_page,
             count: page.count,
