@@ -11,6 +11,7 @@ mod m20261127_000006_cover_global_post_counts;
 mod m20261201_000007_post_slugs_and_publishing;
 mod m20261201_000008_create_post_events;
 mod m20261201_000009_create_tags;
+mod m20261201_000010_post_search;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_post_slugs_and_publishing::Migration),
             Box::new(m20261201_000008_create_post_events::Migration),
             Box::new(m20261201_000009_create_tags::Migration),
+            Box::new(m20261201_000010_post_search::Migration),
         ]
     }
 }

@@ -31,7 +31,8 @@ pub struct Limits {
 /// What a `totalCount` costs: a `COUNT(*)` over the whole filtered list, not one row
 /// (batched per level like every nested list, hence not more).
 const TOTAL_COUNT_COST: usize = 10;
-/// What a list filtered by `search` adds: a substring match over titles and contents.
+/// What a list filtered by `search` or `fullText` adds: a match over titles and contents
+/// (index-backed, but its matches are read and sorted).
 const SEARCH_COST: usize = 1_000;
 
 /// How a field's children count towards its cost (the `complexity` of its resolver).
@@ -225,12 +226,14 @@ impl<'a> Measurer<'a> {
         }
     }
 
-    /// Whether a list is filtered by a (non-null) `search`.
+    /// Whether a list is filtered by a (non-null) `search` or `fullText`.
     fn searches(&self, field: &Field) -> bool {
         match self.argument(field, "filter") {
-            Some(async_graphql::Value::Object(filter)) => filter
-                .get("search")
-                .is_some_and(|s| *s != async_graphql::Value::Null),
+            Some(async_graphql::Value::Object(filter)) => ["search", "fullText"].iter().any(|name| {
+                filter
+                    .get(*name)
+                    .is_some_and(|s| *s != async_graphql::Value::Null)
+            }),
             _ => false,
         }
     }

@@ -330,6 +330,7 @@ mod tests {
                 },
                 include_deleted: false,
                 with_content: false,
+                engine: Default::default(),
             },
         };
         let viewer = Viewer::PlatformAdmin {

@@ -11,6 +11,9 @@ use crate::error::{ApiError, ApiResult};
 /// like a timestamp stays text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SortKey {
+    /// A computed relevance (`RELEVANCE`): a finite float, exact through JSON.
+    #[serde(rename = "r")]
+    Rank(Rank),
     #[serde(rename = "i")]
     Int(i32),
     #[serde(rename = "t")]
@@ -19,8 +22,41 @@ pub enum SortKey {
     Text(String),
 }
 
+/// A relevance as a sort key, compared and hashed by its bits (ranks are never NaN). In a
+/// cursor it is its bits as an integer: a JSON float need not parse back to the same
+/// double (serde_json's default parser may be one unit off), and the keyset bound must
+/// compare with the exact rank or it skips the rows tied with the cursor's.
+#[derive(Clone, Copy, Debug)]
+pub struct Rank(pub f64);
+
+impl Serialize for Rank {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0.to_bits())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rank {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u64::deserialize(deserializer).map(|bits| Rank(f64::from_bits(bits)))
+    }
+}
+
+impl PartialEq for Rank {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Rank {}
+
+impl std::hash::Hash for Rank {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
 /// Every `orderBy` field a cursor can be made for.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "CREATED_AT",
     "UPDATED_AT",
     "PUBLISHED_AT",
@@ -29,6 +65,7 @@ const FIELDS: [&str; 8] = [
     "NAME",
     "USERNAME",
     "POST_COUNT",
+    "RELEVANCE",
 ];
 
 impl SortKey {
@@ -38,6 +75,7 @@ impl SortKey {
             SortKey::Int(_) => matches!(field, "VIEW_COUNT" | "POST_COUNT"),
             SortKey::Time(_) => matches!(field, "CREATED_AT" | "UPDATED_AT" | "PUBLISHED_AT"),
             SortKey::Text(_) => matches!(field, "TITLE" | "NAME" | "USERNAME"),
+            SortKey::Rank(r) => field == "RELEVANCE" && r.0.is_finite(),
         }
     }
 }
@@ -48,6 +86,7 @@ impl From<SortKey> for Value {
             SortKey::Int(v) => v.into(),
             SortKey::Time(v) => v.into(),
             SortKey::Text(v) => v.into(),
+            SortKey::Rank(v) => v.0.into(),
         }
     }
 }
@@ -136,5 +175,31 @@ mod tests {
             id: 1,
         };
         assert!(Cursor::decode_any(&mismatched.encode()).is_none());
+    }
+
+    #[test]
+    fn a_rank_comes_back_to_the_same_bits() {
+        for rank in [
+            0.1 + 0.2,
+            -1e-6 * 3.0,
+            2.9642857142857146e-06,
+            f64::MIN_POSITIVE,
+            1.0 / 3.0,
+        ] {
+            let cursor = Cursor {
+                field: "RELEVANCE",
+                key: SortKey::Rank(Rank(rank)),
+                id: 3,
+            };
+            let (key, _) = Cursor::decode(&cursor.encode(), "RELEVANCE", "after").unwrap();
+            assert_eq!(key, SortKey::Rank(Rank(rank)));
+            assert!(Cursor::decode(&cursor.encode(), "TITLE", "after").is_err());
+        }
+        let infinite = Cursor {
+            field: "RELEVANCE",
+            key: SortKey::Rank(Rank(f64::INFINITY)),
+            id: 3,
+        };
+        assert!(Cursor::decode(&infinite.encode(), "RELEVANCE", "after").is_err());
     }
 }

@@ -9,6 +9,6 @@ pub mod page;
 pub use self::{
     child::ChildList,
     count::Count,
-    cursor::{Cursor, SortKey},
+    cursor::{Cursor, Rank, SortKey},
     page::{KeyOf, MAX_PAGE, Page, PageArgs, PageQuery, Sort, Window, paginate},
 };

@@ -154,20 +154,34 @@ pub fn content(value: &str) -> ApiResult<String> {
     clean("content", value).map(|_| value.to_owned())
 }
 
+/// A search term: trimmed, lowercased, at most 200 characters.
+pub fn search_term(value: &str) -> ApiResult<String> {
+    Ok(length("search", clean("search", value)?, 0, 200)?.to_lowercase())
+}
+
 /// A search term (at most 200 characters), escaped for `LIKE … ESCAPE '\'` so `%`, `_`
 /// and `\` match literally.
 pub fn search_pattern(value: &str) -> ApiResult<String> {
-    let value = length("search", clean("search", value)?, 0, 200)?.to_lowercase();
-    let mut pattern = String::with_capacity(value.len() + 2);
+    Ok(like_pattern(&search_term(value)?))
+}
+
+/// `%term%` with `%`, `_` and `\` escaped by `\`.
+pub fn like_pattern(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
     pattern.push('%');
-    for c in value.chars() {
+    for c in term.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
         pattern.push(c);
     }
     pattern.push('%');
-    Ok(pattern)
+    pattern
+}
+
+/// A `fullText` query as typed: trimmed, NUL refused, at most 200 characters.
+pub fn full_text(value: &str) -> ApiResult<String> {
+    length("fullText", clean("fullText", value)?, 0, 200)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod permissions;
 mod persisted;
 mod scheduling;
 mod schema_file;
+mod search;
 mod slugs;
 mod statements;
 mod subscriptions;

@@ -201,4 +201,29 @@ async fn the_readme_walkthrough() {
             { "node": { "title": "Hello, world", "author": { "username": "alice" } } }
         ] } })
     );
+
+    // Step 12: search, as anonymous readers do.
+    let found = app
+        .ok(
+            r#"{ bySubstring: posts(filter: {search: "LLO, W"}) { nodes { title } } byWords: posts(filter: {fullText: "begins -draft"}) { totalCount nodes { title excerpt } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        found,
+        json!({
+            "bySubstring": { "nodes": [{ "title": "Hello, world" }] },
+            "byWords": { "totalCount": 1, "nodes": [{ "title": "Hello, world", "excerpt": "Where it all begins" }] }
+        })
+    );
+    let (code, error) = app
+        .err(
+            r#"{ posts(filter: {search: "he"}) { totalCount } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert_eq!(error["extensions"]["field"], "search");
 }

@@ -135,8 +135,17 @@ pub struct PostFilter {
     /// Only posts with this tag (global or database id). A soft-deleted tag, or one the
     /// caller cannot see, has no posts here.
     tag_id: Option<ID>,
-    /// Case-insensitive substring of the title or content; `%`, `_` and `\` match literally.
+    /// Case-insensitive substring of the title or content (at most 200 characters); `%`,
+    /// `_` and `\` match literally. Under 3 characters only within one organization
+    /// (`Query.posts(organizationId:)` or a nested list), otherwise `BAD_USER_INPUT`.
     search: Option<String>,
+    /// Ranked word search in web-search syntax (at most 200 characters): `word`,
+    /// `"a phrase"`, `-excluded` (a word or phrase) and `or` between alternatives; words
+    /// match whole and ignoring case, a title weighs more than the excerpt, the excerpt more
+    /// than the content. Orders by `RELEVANCE` unless `orderBy` says otherwise. Nothing
+    /// left to find (only exclusions or punctuation) is `BAD_USER_INPUT`. `Query.posts`
+    /// only: nested post lists refuse it.
+    full_text: Option<String>,
     /// Only featured (true) or only other (false) posts.
     featured: Option<bool>,
     /// Only posts created at or after this time.
@@ -152,6 +161,7 @@ impl PostFilter {
             author_id: ids::decode_opt(self.author_id.as_ref(), Kind::User, "authorId")?,
             tag_id: ids::decode_opt(self.tag_id.as_ref(), Kind::Tag, "tagId")?,
             search: self.search,
+            full_text: self.full_text,
             featured: self.featured,
             created_after: self.created_after,
             created_before: self.created_before,
@@ -172,9 +182,12 @@ pub enum PostOrderField {
     Title,
     /// Publication time; lists only posts that have been published.
     PublishedAt,
+    /// How well a post matches `filter.fullText` (DESC: best first); only with
+    /// `fullText`, where it is the default order.
+    Relevance,
 }
 
-/// The order of a post list (default: newest first).
+/// The order of a post list (default: newest first; most relevant first with `fullText`).
 #[derive(InputObject)]
 pub struct PostOrder {
     /// The field to sort by.
@@ -203,20 +216,30 @@ pub struct PostListArgs {
 impl PostListArgs {
     /// The service's list spec for a connection being resolved in `ctx`.
     fn into_list(self, ctx: &Context<'_>) -> Result<PostList, ApiError> {
-        let order = self.order_by.unwrap_or_default();
+        let filter = self.filter.unwrap_or_default().into_service()?;
+        let order = match self.order_by {
+            Some(order) => order,
+            None if filter.full_text.is_some() => PostOrder {
+                field: PostOrderField::Relevance,
+                direction: OrderDirection::Desc,
+            },
+            None => PostOrder::default(),
+        };
         Ok(PostList {
-            filter: self.filter.unwrap_or_default().into_service()?,
+            filter,
             sort: match order.field {
                 PostOrderField::CreatedAt => PostSort::CreatedAt,
                 PostOrderField::UpdatedAt => PostSort::UpdatedAt,
                 PostOrderField::ViewCount => PostSort::ViewCount,
                 PostOrderField::Title => PostSort::Title,
                 PostOrderField::PublishedAt => PostSort::PublishedAt,
+                PostOrderField::Relevance => PostSort::Relevance,
             },
             descending: order.direction.is_desc(),
             page: self.page,
             include_deleted: self.include_deleted,
             with_content: nodes_select(ctx, "content"),
+            engine: service::post::Engine::of(db(ctx)?),
         })
     }
 }
@@ -298,7 +321,8 @@ impl PostQuery {
         #[graphql(desc = "Page size from the end (0–100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to end before.")] before: Option<String>,
         #[graphql(desc = "Conditions the posts must meet.")] filter: Option<PostFilter>,
-        #[graphql(desc = "Sort order (default CREATED_AT DESC).")] order_by: Option<PostOrder>,
+        #[graphql(desc = "Sort order (default CREATED_AT DESC; RELEVANCE DESC with `filter.fullText`).")]
+        order_by: Option<PostOrder>,
         #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Post>> {
         let parent = match ids::decode_opt(organization_id.as_ref(), Kind::Organization, "organizationId")? {

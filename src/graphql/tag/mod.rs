@@ -80,7 +80,10 @@ impl Tag {
     async fn post_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let n = loaders(ctx)?
             .tag_post_counts()
-            .load_one((self.0.id, TagPosts::count_all()))
+            .load_one((
+                self.0.id,
+                TagPosts::count_all(service::post::Engine::of(db(ctx)?)),
+            ))
             .await
             .map_err(ApiError::from)?
             .unwrap_or(0);

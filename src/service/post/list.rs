@@ -2,7 +2,7 @@
 //! the one entry point that runs a page of it.
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    sea_query::Expr,
 };
 
 use crate::{
@@ -14,9 +14,15 @@ use crate::{
         post_with_author::{self, PostWithAuthor},
         scope, tag, user,
     },
+    error::ApiError,
     error::ApiResult,
-    query::{ChildList, KeyOf, Page, PageArgs, PageQuery, Sort, SortKey, child::SortOf},
-    service::{guard, validate},
+    query::{ChildList, KeyOf, Page, PageArgs, PageQuery, Rank, Sort, SortKey, child::SortOf},
+    service::guard,
+};
+
+use super::{
+    fulltext,
+    search::{self, Engine},
 };
 
 /// Conditions a listed post must meet; all given ones hold.
@@ -26,7 +32,10 @@ pub struct PostConditions {
     pub author_id: Option<i32>,
     /// Only posts linked to this live tag.
     pub tag_id: Option<i32>,
+    /// A case-insensitive substring of the title or content.
     pub search: Option<String>,
+    /// Words in web-search syntax (`service::post::fulltext`).
+    pub full_text: Option<String>,
     pub featured: Option<bool>,
     pub created_after: Option<chrono::DateTime<chrono::Utc>>,
     pub created_before: Option<chrono::DateTime<chrono::Utc>>,
@@ -42,6 +51,8 @@ pub enum PostSort {
     Title,
     /// Only posts that have been published (the others have no time to order by).
     PublishedAt,
+    /// The `fullText` rank, computed by the query (top-level lists only).
+    Relevance,
 }
 
 /// Which posts a list is about.
@@ -73,6 +84,8 @@ pub struct PostList {
     pub page: PageArgs,
     pub include_deleted: bool,
     pub with_content: bool,
+    /// The database the list is read from: `search` and `fullText` use its indexes.
+    pub engine: Engine,
 }
 
 impl PostList {
@@ -108,18 +121,21 @@ impl PostList {
             cond = cond.add(post::Column::CreatedAt.lt(before));
         }
         if let Some(search) = &filter.search {
-            let pattern = validate::search_pattern(search)?;
-            let like = |col: post::Column| {
-                Expr::expr(Func::lower(Expr::col((post::Entity, col))))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
-            };
-            cond = cond.add(
-                Condition::any()
-                    .add(like(post::Column::Title))
-                    .add(like(post::Column::Content)),
-            );
+            cond = cond.add(search::search_condition(self.engine, search)?);
         }
-        let select = select.filter(cond);
+        let mut select = select.filter(cond);
+        match &filter.full_text {
+            Some(text) => {
+                select = search::add_full_text(select, self.engine, &fulltext::parse(text)?, self.sort);
+            }
+            None if self.sort == PostSort::Relevance => {
+                return Err(ApiError::bad_input(
+                    "orderBy",
+                    "`RELEVANCE` orders the results of `filter.fullText`; without it, order by another field",
+                ));
+            }
+            None => {}
+        }
         if self.with_content {
             return Ok(select);
         }
@@ -146,6 +162,11 @@ impl PostList {
             // Listed only with `published_at` set (see `select`).
             PostSort::PublishedAt => (post::Column::PublishedAt, "PUBLISHED_AT", |p| {
                 (SortKey::Time(p.published_at.unwrap_or(p.created_at)), p.id)
+            }),
+            // The rank is computed by the query and read by `search::relevance_page`; the
+            // lists that come here (nested ones) refuse `fullText`, so never order by it.
+            PostSort::Relevance => (post::Column::Id, "RELEVANCE", |p| {
+                (SortKey::Rank(Rank(0.0)), p.id)
             }),
         };
         let sort = Sort {
@@ -189,6 +210,10 @@ pub async fn page(
     list: &PostList,
     read: Read,
 ) -> ApiResult<PostPage> {
+    search::check_top(list, parent)?;
+    if list.sort == PostSort::Relevance {
+        return search::relevance_page(db, viewer, parent, list, read).await;
+    }
     let (sort, key) = list.sort();
     let query = PageQuery::new(db, list.select(viewer, parent)?, &sort, &list.page)?;
     let (rows, authors) = match read {
@@ -237,6 +262,7 @@ impl ChildList for PostChildren {
     type Entity = post::Entity;
 
     fn select(&self, viewer: &Viewer) -> ApiResult<Select<post::Entity>> {
+        search::check_nested(&self.list)?;
         self.list.select(viewer, Parent::Any)
     }
     fn parent(&self) -> Expr {

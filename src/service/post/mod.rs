@@ -1,6 +1,8 @@
 //! Posts: reads, create / update / soft delete / restore, and view counts.
 mod cascade;
+mod fulltext;
 mod list;
+mod search;
 
 use sea_orm::{
     ActiveValue::Set,
@@ -23,6 +25,7 @@ use crate::{
 
 pub use self::cascade::{Moved, cascade};
 pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, PostSort, Read, page};
+pub use self::search::{Engine, check_nested};
 
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
     rows::find::<post::Entity>(db, viewer, id, Deleted::Exclude, Lock::None).await

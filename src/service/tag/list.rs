@@ -17,7 +17,7 @@ use crate::{
     query::{ChildList, Count, KeyOf, Page, PageArgs, Sort, SortKey, Window, child::SortOf, paginate},
     service::{
         guard,
-        post::{Parent, PostList},
+        post::{Engine, Parent, PostList, check_nested},
         validate,
     },
 };
@@ -190,7 +190,7 @@ pub struct TagPosts(pub PostList);
 
 impl TagPosts {
     /// The key of `postCount`: every live post the caller can read.
-    pub fn count_all() -> Self {
+    pub fn count_all(engine: Engine) -> Self {
         TagPosts(PostList {
             filter: Default::default(),
             sort: Default::default(),
@@ -198,6 +198,7 @@ impl TagPosts {
             page: PageArgs::default(),
             include_deleted: false,
             with_content: false,
+            engine,
         })
     }
 }
@@ -206,6 +207,7 @@ impl ChildList for TagPosts {
     type Entity = post::Entity;
 
     fn select(&self, viewer: &Viewer) -> ApiResult<Select<post::Entity>> {
+        check_nested(&self.0)?;
         Ok(self
             .0
             .select(viewer, Parent::Any)?
