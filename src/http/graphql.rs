@@ -142,7 +142,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 
 /// Proxies may append to `X-Forwarded-For` or add a line of their own: all lines form
 /// one list.
-fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+pub(super) fn forwarded_for(headers: &HeaderMap) -> Option<String> {
     let lines: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()

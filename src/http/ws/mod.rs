@@ -22,7 +22,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 
 pub use self::connections::Connections;
 use self::protocol::{ClientMessage, Parsed, Subscribe, authorization_of, error_message, parse};
-use super::{AppState, rate_limit::Caller};
+use super::{AppState, graphql::forwarded_for, rate_limit::Caller};
 use crate::{
     auth::{Actor, Viewer, client_ip::client_ip, session},
     error::ApiError,
@@ -89,15 +89,6 @@ pub async fn upgrade(
                 .await;
             }
         })
-}
-
-fn forwarded_for(headers: &HeaderMap) -> Option<String> {
-    let lines: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!lines.is_empty()).then(|| lines.join(","))
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
