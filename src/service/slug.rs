@@ -204,6 +204,31 @@ pub fn restore_entry(renamed: &Renamed, t: chrono::DateTime<chrono::Utc>) -> sup
     }
 }
 
+/// Restores `row` of `E` (soft-deleted at `t`): makes room for its slug, clears
+/// `deleted_at`, and writes its one audit entry (the rename's, or the plain restore's).
+/// Returns the row as stored, with its new slug.
+pub async fn restore<E, A>(
+    txn: &crate::db::Txn,
+    actor: &super::Actor,
+    row: E::Model,
+    t: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<E::Model>
+where
+    E: Slugged,
+    E::Model: sea_orm::ModelTrait<Entity = E> + sea_orm::IntoActiveModel<A> + super::Timestamped,
+    A: sea_orm::ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send,
+{
+    use super::Timestamped;
+    let renamed = make_room_for_restore::<E>(txn, E::id_column(), row.record_id(), t).await?;
+    // `set_deleted_at` writes only `deleted_at`, and returns the row with its new slug.
+    let row = super::rows::set_deleted_at(txn, row, None).await?;
+    match renamed.first() {
+        Some(renamed) => super::audit::record(txn, actor, vec![restore_entry(renamed, t)]).await?,
+        None => super::rows::record_deletion(txn, actor, &row, &[], Some(t), None).await?,
+    }
+    Ok(row)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::entity::{post, tag};

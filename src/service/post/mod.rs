@@ -347,13 +347,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<post::Model> 
             "The post's author is deleted; restore the user first",
         ));
     }
-    let renamed = slug::make_room_for_restore::<post::Entity>(&txn, post::Column::Id, id, t).await?;
-    // `set_deleted_at` writes only `deleted_at`, and returns the row with its new slug.
-    let post = rows::set_deleted_at(&txn, post, None).await?;
-    match renamed.first() {
-        Some(renamed) => audit::record(&txn, actor, vec![slug::restore_entry(renamed, t)]).await?,
-        None => rows::record_deletion(&txn, actor, &post, &[], Some(t), None).await?,
-    }
+    let post = slug::restore::<post::Entity, _>(&txn, actor, post, t).await?;
     outbox::emit(&txn, &[outbox::deletion(&post, false)]).await?;
     txn.commit().await?;
     Ok(post)

@@ -5,7 +5,7 @@ mod list;
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, NotSet, QueryFilter};
 
-use super::{Actor, Lock, audit, begin_write, guard, now, rows, slug, validate};
+use super::{Actor, Lock, begin_write, guard, now, rows, slug, validate};
 use crate::{
     auth::Viewer,
     db::Db,
@@ -216,12 +216,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<tag::Model> {
             "The tag's organization is deleted; restore the organization first",
         ));
     }
-    let renamed = slug::make_room_for_restore::<tag::Entity>(&txn, tag::Column::Id, id, t).await?;
-    let tag = rows::set_deleted_at(&txn, tag, None).await?;
-    match renamed.first() {
-        Some(renamed) => audit::record(&txn, actor, vec![slug::restore_entry(renamed, t)]).await?,
-        None => rows::record_deletion(&txn, actor, &tag, &[], Some(t), None).await?,
-    }
+    let tag = slug::restore::<tag::Entity, _>(&txn, actor, tag, t).await?;
     txn.commit().await?;
     Ok(tag)
 }
