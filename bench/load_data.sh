@@ -77,6 +77,21 @@ SELECT ARRAY['the','a','of','and','to','in','is','for','on','with','as','by','at
   'kitchen','recipe','bread','music','guitar','camera','travel','city','harbor','forest',
   'lantern','orbit','quartz','velvet','zephyr','meadow','compass','ember','falcon'] AS w;
 
+-- Search terms of three selectivities, so the EXPLAIN check and bench/search.sh can search
+-- like users do (most searched words are rare) as well as for a word in most posts:
+--   rare:   1,000 made-up words of three syllables (kalomi, ...), one per post, ~0.1% each;
+--   topic:  50 topic words, one per post, ~2% each;
+--   broad:  the words of the paragraphs below, each in ~2/3 of all posts.
+CREATE TEMP TABLE syllables AS SELECT ARRAY['ka','lo','mi','ne','ru','ta','vi','zo','pe','su'] AS s;
+CREATE TEMP TABLE topics AS
+SELECT ARRAY['kubernetes','typescript','photography','gardening','astronomy','woodworking',
+  'marathon','espresso','sourdough','watercolor','birdwatching','chess','climbing','cycling',
+  'fermentation','genealogy','homebrewing','knitting','linguistics','meteorology','mycology',
+  'origami','pottery','quilting','robotics','sailing','sculpture','snowboarding','surfing',
+  'taxidermy','telescopes','terrarium','vinyl','volcanology','yoga','zoology','calligraphy',
+  'beekeeping','bonsai','carpentry','ceramics','cryptography','dendrology','embroidery',
+  'falconry','glassblowing','herpetology','ikebana','juggling','kayaking'] AS t;
+
 -- 256 paragraphs of roughly 1 KB; each post's content is a unique lead sentence + one of them.
 CREATE TEMP TABLE paras AS
 SELECT p AS n,
@@ -154,7 +169,10 @@ SELECT p.id, p.user_id, p.organization_id,
                || w[1 + floor(random() * array_length(w, 1))::int] || ' '
                || w[1 + floor(random() * array_length(w, 1))::int] || ' '
                || w[1 + floor(random() * array_length(w, 1))::int]) || ' #' || p.id,
-       'Post ' || p.id || ' by user ' || p.user_id || '. ' || pa.body,
+       'Post ' || p.id || ' by user ' || p.user_id || ' on '
+               || s[1 + (p.id * 7919) % 1000 / 100] || s[1 + (p.id * 7919) % 100 / 10]
+               || s[1 + (p.id * 7919) % 10] || ' and ' || t[1 + (p.id * 104729) % 50] || '. '
+               || pa.body,
        st.status,
        CASE st.status
            WHEN 'published' THEN floor(power(random(), 3) * 20000)::int
@@ -171,6 +189,8 @@ SELECT p.id, p.user_id, p.organization_id,
        CASE st.status WHEN 'published' THEN p.created END
 FROM post_stage p
 CROSS JOIN words
+CROSS JOIN syllables
+CROSS JOIN topics
 JOIN paras pa ON pa.n = p.id % 256
 CROSS JOIN LATERAL (SELECT CASE WHEN p.r2 < 0.60 THEN 'published'
                                 WHEN p.r2 < 0.85 THEN 'draft'
