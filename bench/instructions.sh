@@ -9,7 +9,8 @@
 # counted.
 #
 # Usage: bench/instructions.sh [BIN] [SHAPE a|c] [DB]   (defaults: target/release/blogql a blogql_bench)
-# Environment: N1 (100), N2 (400), PGHOST/PGPORT/PGUSER.
+# Environment: N1 (100), N2 (400), PGHOST/PGPORT/PGUSER, KEEP (a directory to keep the two
+# callgrind outputs in, for `callgrind_annotate --inclusive=yes --diff`-style comparisons).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${1:-$ROOT/target/release/blogql}"
@@ -56,3 +57,8 @@ PY
 first=$(run "$N1")
 second=$(run "$N2")
 echo "shape $SHAPE: $(( (second - first) / (N2 - N1) )) instructions per request ($BIN)"
+if [[ -n "${KEEP:-}" ]]; then
+    mkdir -p "$KEEP"
+    cp "$OUT/cg.$N1" "$KEEP/cg.$SHAPE.$N1"
+    cp "$OUT/cg.$N2" "$KEEP/cg.$SHAPE.$N2"
+fi
