@@ -8,13 +8,14 @@ use futures_util::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
-use crate::{db::Db, error::ApiError};
+use crate::{db::Db, error::ApiError, query::any_of};
 
 type Batch<M> = Shared<BoxFuture<'static, Result<Arc<HashMap<i32, M>>, Arc<ApiError>>>>;
 
-/// Rows of one entity by id, batched into one `WHERE id IN (…)` within a scope.
+/// Rows of one entity by id, batched into one `WHERE id IN (…)` within a scope (one
+/// array parameter, `query::any_of`).
 ///
 /// It remembers every batch of the request, finished or still running: `post {
 /// organization }` and `post { author { organization } }` ask for the same rows at two
@@ -102,7 +103,8 @@ where
                 .collect();
             if !new.is_empty() {
                 let (db, id, id_of) = (self.db.clone(), self.id, self.id_of);
-                let select = self.scope.clone().filter(id.is_in(new.iter().copied()));
+                let backend = self.db.get_database_backend();
+                let select = self.scope.clone().filter(any_of(backend, id.into_expr(), &new));
                 let batch: Batch<E::Model> = async move {
                     let rows = select.all(&db).await.map_err(|e| Arc::new(e.into()))?;
                     Ok(Arc::new(rows.into_iter().map(|row| (id_of(&row), row)).collect()))

@@ -10,21 +10,17 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, JoinType, Order,
+    Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, JoinType,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 
 use crate::{
     auth::Viewer,
     db::Db,
     error::ApiError,
-    query::{ChildList, Count, Page, Sort, Window},
+    query::{ChildList, Count, Page, Window, any_of, ids::array_param},
 };
-
-fn quoted<E: EntityTrait>(column: E::Column) -> String {
-    format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
-}
 
 /// Pages of a nested list, for many parents at once. Values are rows in fetch order.
 pub struct ChildPages<L> {
@@ -168,7 +164,10 @@ fn limited_pages<L: ChildList>(
 
 /// The pages of `parents` in one statement on PostgreSQL: for each parent, a `LATERAL`
 /// subquery reads its first `fetch_limit` rows down the index and stops, so a parent with
-/// thousands of children costs what one with six does.
+/// thousands of children costs what one with six does. The parents are one array
+/// parameter (`unnest`), so the statement is prepared once for every batch size; the
+/// `LIMIT` bounds each page, and the outer `ORDER BY` (the pages' own order, over at most
+/// parents × limit rows) gives each parent's rows in fetch order.
 fn lateral_pages<L: ChildList>(
     list: &L,
     viewer: &Viewer,
@@ -178,53 +177,32 @@ fn lateral_pages<L: ChildList>(
     let (sort, _) = list.sort();
     let order = window.order(&sort);
     let parent = Alias::new("blogql_parent");
-    let row_number = format!(
-        "ROW_NUMBER() OVER (ORDER BY {})",
-        order_sql::<L::Entity>(window, &sort)
-    );
     let inner = window
         .bound(list.select(viewer)?, &sort)
-        .filter(
-            list.parent()
-                .eq(Expr::col((parent.clone(), Alias::new("column1")))),
-        )
+        .filter(list.parent().eq(Expr::col((parent.clone(), parent.clone()))))
         .expr_as(list.parent(), PARENT)
-        .expr_as(Expr::cust(row_number), RN)
         .order_by(sort.column, order.clone())
-        .order_by(sort.id_column, order)
+        .order_by(sort.id_column, order.clone())
         .limit(window.fetch_limit())
         .into_query();
+    let page = Alias::new("page");
+    let unnest = Func::cust("unnest").arg(Expr::cust_with_expr(
+        "CAST($1 AS int4[])",
+        Expr::val(array_param(DbBackend::Postgres, parents)),
+    ));
     let query = Query::select()
-        .column((Alias::new("page"), Asterisk))
-        .from_values(parents.iter().copied(), parent)
+        .column((page.clone(), Asterisk))
+        .from_function(unnest, parent)
         .join_lateral(
             JoinType::InnerJoin,
             inner,
-            Alias::new("page"),
+            page.clone(),
             Condition::all().add(Expr::cust("TRUE")),
         )
-        .order_by(
-            (Alias::new("page"), Alias::new(RN)),
-            sea_orm::sea_query::Order::Asc,
-        )
+        .order_by((page.clone(), Alias::new(sort.column.as_str())), order.clone())
+        .order_by((page, Alias::new(sort.id_column.as_str())), order)
         .to_owned();
     Ok(DbBackend::Postgres.build(&query))
-}
-
-/// The column holding a row's place in its parent's page.
-const RN: &str = "blogql_rn";
-
-/// `key DIR, id DIR` in the window's fetch order.
-fn order_sql<E: EntityTrait>(window: &Window, sort: &Sort<E::Column>) -> String {
-    let dir = match window.order(sort) {
-        Order::Desc => "DESC",
-        _ => "ASC",
-    };
-    format!(
-        "{key} {dir}, {id} {dir}",
-        key = quoted::<E>(sort.column),
-        id = quoted::<E>(sort.id_column)
-    )
 }
 
 /// `totalCount` of a nested list for many parents: one `GROUP BY parent` per list.
@@ -257,7 +235,7 @@ impl<L: ChildList> Loader<(i32, L)> for ChildCounts<L> {
                 .select_only()
                 .expr_as(parent.clone(), "p")
                 .column_as(Expr::cust("COUNT(*)"), "n")
-                .filter(parent.clone().is_in(parents.iter().copied()))
+                .filter(any_of(self.db.get_database_backend(), parent.clone(), &parents))
                 .group_by(parent)
                 .into_tuple()
                 .all(&self.db)

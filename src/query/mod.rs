@@ -4,11 +4,13 @@
 pub mod child;
 pub mod count;
 pub mod cursor;
+pub mod ids;
 pub mod page;
 
 pub use self::{
     child::ChildList,
     count::Count,
     cursor::{Cursor, Rank, SortKey},
+    ids::any_of,
     page::{KeyOf, MAX_PAGE, Page, PageArgs, PageQuery, Sort, Window, paginate},
 };

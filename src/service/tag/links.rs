@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, RelationTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationTrait,
 };
 use serde_json::json;
 
@@ -19,6 +19,7 @@ use crate::{
         tag,
     },
     error::{ApiError, ApiResult},
+    query::any_of,
     service::{Actor, Lock, audit, now},
 };
 
@@ -159,7 +160,11 @@ pub async fn tags_of_posts(db: &Db, viewer: &Viewer, post_ids: &[i32]) -> ApiRes
             sea_orm::sea_query::Expr::col((post_tag::Entity, post_tag::Column::PostId)),
             "blogql_post_id",
         )
-        .filter(post_tag::Column::PostId.is_in(post_ids.iter().copied()))
+        .filter(any_of(
+            db.get_database_backend(),
+            sea_orm::sea_query::Expr::col((post_tag::Entity, post_tag::Column::PostId)),
+            post_ids,
+        ))
         .order_by_asc(post_tag::Column::PostId)
         .order_by_asc(post_tag::Column::Position)
         .order_by_asc(post_tag::Column::TagId)
