@@ -14,7 +14,7 @@ pub fn any_of(backend: DbBackend, expr: impl Into<SimpleExpr>, ids: &[i32]) -> S
         // SQLite's builder substitutes `?` in order (`$N` is PostgreSQL's).
         _ => "? IN (SELECT value FROM json_each(?))",
     };
-    Expr::cust_with_exprs(sql, [expr.into(), Expr::val(array_param(backend, ids)).into()])
+    Expr::cust_with_exprs(sql, [expr.into(), Expr::val(array_param(backend, ids))])
 }
 
 /// The ids as one array parameter: a PostgreSQL array literal (`{1,2}`) or a JSON array.
