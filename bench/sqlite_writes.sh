@@ -8,7 +8,8 @@
 # Usage: bench/sqlite_writes.sh [BIN]   (default target/release/blogql)
 # Environment: DURATION (60), CONCURRENCY (16), POSTS (100000), PORT (18090), SQLITE_FILE
 # (instead of a fresh file with POSTS posts: a copy of this file, the 1M-post data set of
-# bench/load_sqlite.sh, with 64 members of distinct organizations writing), SERVER_ARGS
+# bench/load_sqlite.sh, with 64 members of distinct organizations writing), PRE_SQL (SQL
+# run on the file before the writes, for experiments), SERVER_ARGS
 # (extra server flags, e.g. "--sqlite-cache-kib 1024")
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,6 +64,8 @@ else
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $POSTS)
       SELECT 1 + (i % 64), 1, 'Post ' || i, 'Body', 'published', 0, strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'), strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') $EXTRA_VALS FROM n;" >/dev/null
 fi
+# An experiment's SQL on the file before the run (e.g. dropping the search triggers).
+[[ -n "${PRE_SQL:-}" ]] && sqlite3 "$DB" "PRAGMA busy_timeout=10000; $PRE_SQL"
 BEFORE=$(sqlite3 "$DB" "SELECT count(*) FROM posts")
 MAX_POST=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) FROM posts")
 echo 0 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
