@@ -190,39 +190,35 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Orders `map`'s keys by the plan and recurses into each value. Nothing is hashed:
+    /// keys are compared with the plan's (a handful per object) while walking both in
+    /// order, and an out-of-order map is sorted in place, which keeps each entry's stored
+    /// hash (rebuilding the map re-hashed every key twice: ~4% of a 20-post page's
+    /// instructions, callgrind).
     fn order(&self, map: &mut IndexMap<Name, Value>, context: &Context<'a>) {
         if self.keys.is_empty() {
             return;
         }
         if !self.in_order(map) {
-            let mut old = std::mem::take(map);
-            let mut ordered = IndexMap::with_capacity(old.len());
-            for (key, _) in &self.keys {
-                if let Some(child) = old.shift_remove(key) {
-                    ordered.insert(key.clone(), child);
-                }
-            }
-            ordered.extend(old);
-            *map = ordered;
+            // Keys the plan does not know keep their order, after the planned ones.
+            map.sort_by_cached_key(|key, _| {
+                self.keys.iter().position(|(k, _)| k == key).unwrap_or(usize::MAX)
+            });
         }
-        for (key, sub) in &self.keys {
-            if let Some(child) = map.get_mut(key) {
-                sub.apply(child, context);
+        let mut plan = self.keys.iter();
+        for (key, child) in map.iter_mut() {
+            match plan.by_ref().find(|(k, _)| k == key) {
+                Some((_, sub)) => sub.apply(child, context),
+                None => break, // the keys the plan does not know, at the end
             }
         }
     }
 
-    /// Whether the keys of `map` already follow the plan (the common case: nothing to move).
+    /// Whether the keys of `map` already follow the plan (the common case: nothing to
+    /// move): each key is found further along the plan than the one before it.
     fn in_order(&self, map: &IndexMap<Name, Value>) -> bool {
-        let mut next = 0;
-        for (key, _) in &self.keys {
-            match map.get_index_of(key) {
-                Some(i) if i == next => next += 1,
-                Some(_) => return false,
-                None => {}
-            }
-        }
-        next == map.len()
+        let mut plan = self.keys.iter();
+        map.keys().all(|key| plan.by_ref().any(|(k, _)| k == key))
     }
 }
 
