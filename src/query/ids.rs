@@ -2,6 +2,8 @@
 //! prepared once per connection instead of once per batch size: the ids travel as one
 //! text parameter — PostgreSQL `= ANY($1::int4[])` (an index scan on the array), SQLite
 //! `IN (SELECT value FROM json_each(?))`.
+use std::fmt::Write;
+
 use sea_orm::{
     DbBackend,
     sea_query::{Expr, SimpleExpr},
@@ -32,7 +34,8 @@ fn array_text(ids: &[i32], open: char, close: char) -> String {
         if i > 0 {
             text.push(',');
         }
-        text.push_str(&id.to_string());
+        // Writing into a String cannot fail.
+        let _ = write!(text, "{id}");
     }
     text.push(close);
     text
