@@ -15,6 +15,10 @@
 # backends, from /proc), the load generator's CPU, and the ratio to pgbench.
 # Rows created by (d) are deleted at the end (posts and audit_logs above their pre-run ids).
 #
+# With BENCH_SQLITE_FILE (the 1M-post file of bench/load_sqlite.sh) the same shapes run
+# against the server on a copy of that file instead (no pgbench ceiling; the copy, which
+# (d) writes to, is deleted at the end).
+#
 # Usage: bench/run.sh [DB_NAME]        (default blogql_bench)
 # Environment: BENCH_DURATION (20), BENCH_WARMUP (5), BENCH_CONCURRENCY ("16 64"),
 #   BENCH_SHAPES ("a b c d"), BENCH_LISTEN (127.0.0.1:18080), BENCH_DB_MAX_CONNECTIONS (10),
@@ -31,6 +35,7 @@ LISTEN="${BENCH_LISTEN:-127.0.0.1:18080}"
 POOL="${BENCH_DB_MAX_CONNECTIONS:-10}"
 LOG_LEVEL="${BENCH_LOG:-info}"
 SECRET="${BENCH_JWT_SECRET:-blogql-bench-secret-0123456789abcdef}"
+SQLITE_FILE="${BENCH_SQLITE_FILE:-}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$ROOT/bench"
@@ -54,7 +59,10 @@ fi
 command -v pgbench >/dev/null || { echo "pgbench is required (postgresql-client)" >&2; exit 1; }
 wrk --version 2>&1 | head -1 || true
 
-if ! psql -X -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+if [[ -n "$SQLITE_FILE" ]]; then
+    command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
+    [[ -f "$SQLITE_FILE" ]] || { echo "$SQLITE_FILE does not exist (bench/load_sqlite.sh makes it)" >&2; exit 1; }
+elif ! psql -X -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
     echo "== $DB does not exist: loading it"
     "$BENCH/load_data.sh" "$DB"
 fi
@@ -76,28 +84,51 @@ RESULTS="$WORK/results.jsonl"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "cores: $(nproc)"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "postgres: $(psql -X -d "$DB" -Atc 'SHOW server_version')"
-    echo "shared_buffers: $(psql -X -d "$DB" -Atc 'SHOW shared_buffers')"
-    echo "posts: $(psql -X -d "$DB" -Atc 'SELECT count(*) FROM posts')"
+    if [[ -n "$SQLITE_FILE" ]]; then
+        echo "sqlite: $SQLITE_FILE ($(sqlite3 --version | cut -d' ' -f1))"
+        echo "posts: $(sqlite3 "$SQLITE_FILE" 'SELECT count(*) FROM posts')"
+    else
+        echo "postgres: $(psql -X -d "$DB" -Atc 'SHOW server_version')"
+        echo "shared_buffers: $(psql -X -d "$DB" -Atc 'SHOW shared_buffers')"
+        echo "posts: $(psql -X -d "$DB" -Atc 'SELECT count(*) FROM posts')"
+    fi
     echo "command: $0 $*  DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY='$CONCURRENCY' POOL=$POOL LOG=$LOG_LEVEL"
 } >"$WORK/env.txt"
 cat "$WORK/env.txt"
 
 echo "== tokens (platform admin, 64 members of distinct live organizations)"
 "$BIN" token --platform-admin --jwt-secret "$SECRET" --ttl 2h >"$WORK/admin.token"
-psql -X -d "$DB" -At -c "
-    SELECT DISTINCT ON (u.organization_id) u.id
-    FROM users u JOIN organizations o ON o.id = u.organization_id
-    WHERE u.role = 'member' AND u.is_active AND u.deleted_at IS NULL
-      AND o.is_active AND o.deleted_at IS NULL
-    ORDER BY u.organization_id, u.id
-    LIMIT 64" >"$WORK/members.txt"
+if [[ -n "$SQLITE_FILE" ]]; then
+    sqlite3 "$SQLITE_FILE" "
+        SELECT min(u.id)
+        FROM users u JOIN organizations o ON o.id = u.organization_id
+        WHERE u.role = 'member' AND u.is_active AND u.deleted_at IS NULL
+          AND o.is_active AND o.deleted_at IS NULL
+        GROUP BY u.organization_id ORDER BY u.organization_id
+        LIMIT 64" >"$WORK/members.txt"
+else
+    psql -X -d "$DB" -At -c "
+        SELECT DISTINCT ON (u.organization_id) u.id
+        FROM users u JOIN organizations o ON o.id = u.organization_id
+        WHERE u.role = 'member' AND u.is_active AND u.deleted_at IS NULL
+          AND o.is_active AND o.deleted_at IS NULL
+        ORDER BY u.organization_id, u.id
+        LIMIT 64" >"$WORK/members.txt"
+fi
 while read -r id; do
     "$BIN" token --user "$id" --jwt-secret "$SECRET" --ttl 2h
 done <"$WORK/members.txt" >"$WORK/member.tokens"
 
-MAX_POST=$(psql -X -d "$DB" -Atc "SELECT coalesce(max(id), 0) FROM posts")
-MAX_AUDIT=$(psql -X -d "$DB" -Atc "SELECT coalesce(max(id), 0) FROM audit_logs")
+if [[ -n "$SQLITE_FILE" ]]; then
+    COPY="${SQLITE_FILE%.db}.run-$$.db"
+    echo "== copying $SQLITE_FILE to $COPY"
+    cp "$SQLITE_FILE" "$COPY"
+    URL="sqlite://$COPY"
+else
+    MAX_POST=$(psql -X -d "$DB" -Atc "SELECT coalesce(max(id), 0) FROM posts")
+    MAX_AUDIT=$(psql -X -d "$DB" -Atc "SELECT coalesce(max(id), 0) FROM audit_logs")
+    URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB"
+fi
 
 SERVER_PID=""
 cleanup() {
@@ -106,6 +137,10 @@ cleanup() {
         wait "$SERVER_PID" 2>/dev/null || true
     fi
     rm -f "$WORK/admin.token" "$WORK/member.tokens"
+    if [[ -n "$SQLITE_FILE" ]]; then
+        rm -f "$COPY" "$COPY-wal" "$COPY-shm"
+        return
+    fi
     echo "== removing the rows the benchmark created"
     # post_events first: it refers to the posts (a database older than the outbox has none).
     psql -X -q -d "$DB" -c "DELETE FROM post_events WHERE post_id > $MAX_POST" 2>/dev/null || true
@@ -115,7 +150,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== starting the server ($LISTEN, pool $POOL, log level $LOG_LEVEL)"
-"$BIN" --database-url "postgres://$PGUSER@$PGHOST:$PGPORT/$DB" --listen "$LISTEN" \
+"$BIN" --database-url "$URL" --listen "$LISTEN" \
     --jwt-secret "$SECRET" --no-migrate --db-max-connections "$POOL" --log "$LOG_LEVEL" \
     --rate-limit-per-minute 0 --rate-limit-anonymous-per-minute 0 >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -144,6 +179,7 @@ for s in $SHAPES; do
         jq -c -n --arg s "$s" --argjson c "$c" --argjson w "$w" --argjson m "$m" \
             '{kind: "server", shape: $s, c: $c} + $w + $m' | tee -a "$RESULTS"
     done
+    [[ -n "$SQLITE_FILE" ]] && continue  # no database ceiling to measure in-process
     echo "== ${TITLE[$s]}: pgbench -M prepared -c 16 -j 2 -T $DURATION"
     out=$(python3 "$BENCH/measure.py" --db "$DB" -- \
         pgbench -n -M prepared -f "$BENCH/pgbench/${NAME[$s]}.sql" -c 16 -j 2 -T "$DURATION" "$DB")
