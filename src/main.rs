@@ -121,6 +121,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
 }
 
 async fn serve(config: &Config) -> Result<(), StartupError> {
+    let shutdown = startup::shutdown_signal();
     let app = Application::build(config).await?;
     tracing::info!(address = %app.addr, "blogql listening");
     println!("blogql: GraphiQL at http://{}/graphql", app.addr);
@@ -138,5 +139,5 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
             println!("Paste into GraphiQL's Headers tab:\n\n{{\"Authorization\": \"Bearer {token}\"}}\n");
         }
     }
-    app.run(startup::shutdown_signal()).await
+    app.run(shutdown).await
 }
