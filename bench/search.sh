@@ -38,7 +38,7 @@ echo "|---|---|---|---|---|---|---|"
 for shape in $SHAPES; do
     c="$CONCURRENCY"
     [[ "$shape" == *_broad ]] && c=2
-    run() { wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${1}s" --timeout 30s -s "$ROOT/bench/wrk/search.lua" "http://127.0.0.1:$PORT/graphql" -- "$shape"; }
+    run() { wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${1}s" --timeout 30s -s "$ROOT/bench/wrk/shapes.lua" "http://127.0.0.1:$PORT/graphql" -- "$shape"; }
     run "$WARMUP" >/dev/null
     w=$(run "$DURATION" | sed -n 's/^WRKJSON //p')
     python3 - "$shape" "$c" "$w" <<'PY'

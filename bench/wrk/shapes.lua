@@ -1,8 +1,10 @@
--- wrk script for bench/run.sh: one GraphQL request shape per run, with random arguments.
+-- wrk script for bench/run.sh and bench/search.sh: one GraphQL request shape per run, with
+-- random arguments.
 --
---   wrk ... -s bench/wrk/shapes.lua http://HOST/graphql -- SHAPE TOKENS_FILE ADMIN_TOKEN_FILE
+--   wrk ... -s bench/wrk/shapes.lua http://HOST/graphql -- SHAPE [TOKENS_FILE ADMIN_TOKEN_FILE]
 --
--- SHAPE: a_org_posts | b_nested | c_post | d_create_post
+-- SHAPE: a_org_posts | b_nested | c_post | d_create_post (run.sh; b and d need the token
+-- files), or one of the anonymous search shapes of `searches` below (search.sh).
 -- A response counts as an error when its status is not 200 or its body has "errors".
 -- done() prints one JSON line starting with "WRKJSON ".
 
@@ -40,11 +42,49 @@ local queries = {
         .. '{ id databaseId createdAt } }',
 }
 
+-- Search terms of bench/load_data.sh: RARE is one of 1,000 made-up words (each in ~0.1% of
+-- posts), TOPIC one of 50 topic words (~2% each), BROAD a word in ~2/3 of all posts.
+local syllables = { "ka", "lo", "mi", "ne", "ru", "ta", "vi", "zo", "pe", "su" }
+local topics = { "kubernetes", "typescript", "photography", "gardening", "astronomy", "woodworking",
+    "marathon", "espresso", "sourdough", "watercolor", "birdwatching", "chess", "climbing", "cycling",
+    "fermentation", "genealogy", "homebrewing", "knitting", "linguistics", "meteorology", "mycology",
+    "origami", "pottery", "quilting", "robotics", "sailing", "sculpture", "snowboarding", "surfing",
+    "taxidermy", "telescopes", "terrarium", "vinyl", "volcanology", "yoga", "zoology", "calligraphy",
+    "beekeeping", "bonsai", "carpentry", "ceramics", "cryptography", "dendrology", "embroidery",
+    "falconry", "glassblowing", "herpetology", "ikebana", "juggling", "kayaking" }
+local broad_words = { "falcon", "harbor", "lantern", "compass", "meadow" }
+
+local function rare()
+    local n = math.random(0, 999)
+    return syllables[1 + math.floor(n / 100)] .. syllables[1 + math.floor(n / 10) % 10] .. syllables[1 + n % 10]
+end
+local function topic() return topics[math.random(1, #topics)] end
+local function broad() return broad_words[math.random(1, #broad_words)] end
+
+-- name = { query, term, within a random organization }
+local list = 'edges { node { id title createdAt } } pageInfo { hasNextPage endCursor }'
+local search_list = 'query S($q: String!) { posts(first: 20, filter: {search: $q}) { ' .. list .. ' } }'
+local fulltext_list = 'query F($q: String!) { posts(first: 20, filter: {fullText: $q}) { ' .. list .. ' } }'
+local searches = {
+    search_rare = { search_list, rare },
+    search_topic = { search_list, topic },
+    search_topic_count = { 'query S($q: String!) { posts(filter: {search: $q}) { totalCount } }', topic },
+    fulltext_rare = { fulltext_list, rare },
+    fulltext_topic = { fulltext_list, topic },
+    fulltext_topic_count = { 'query F($q: String!) { posts(filter: {fullText: $q}) { totalCount } }', topic },
+    fulltext_org = { 'query F($q: String!, $org: ID) { posts(organizationId: $org, first: 20, '
+        .. 'filter: {fullText: $q}) { ' .. list .. ' } }', topic, true },
+    search_broad = { search_list, broad },
+    fulltext_broad = { fulltext_list, broad },
+}
+
 function init(args)
     shape = args[1]
-    assert(queries[shape], "unknown shape " .. tostring(shape))
-    member_tokens = read_lines(args[2])
-    admin_token = read_lines(args[3])[1]
+    assert(queries[shape] or searches[shape], "unknown shape " .. tostring(shape))
+    if args[2] then
+        member_tokens = read_lines(args[2])
+        admin_token = read_lines(args[3])[1]
+    end
     gql_errors = 0
     first_error = ""
     math.randomseed(os.time() * 1000 + tid * 7919)
@@ -55,7 +95,12 @@ local function body(query, variables)
 end
 
 function request()
-    if shape == "a_org_posts" then
+    local search = searches[shape]
+    if search then
+        local vars = string.format('{"q":"%s"', search[2]())
+        if search[3] then vars = vars .. string.format(',"org":"%d"', math.random(1, 1000)) end
+        return wrk.format("POST", nil, headers_anon, body(search[1], vars .. '}'))
+    elseif shape == "a_org_posts" then
         return wrk.format("POST", nil, headers_anon,
             body(queries.a_org_posts, string.format('{"org":"%d"}', math.random(1, 1000))))
     elseif shape == "b_nested" then
