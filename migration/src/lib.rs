@@ -12,6 +12,7 @@ mod m20261201_000007_post_slugs_and_publishing;
 mod m20261201_000008_create_post_events;
 mod m20261201_000009_create_tags;
 mod m20261201_000010_post_search;
+mod m20261201_000011_search_indexes_for_writes;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_create_post_events::Migration),
             Box::new(m20261201_000009_create_tags::Migration),
             Box::new(m20261201_000010_post_search::Migration),
+            Box::new(m20261201_000011_search_indexes_for_writes::Migration),
         ]
     }
 }

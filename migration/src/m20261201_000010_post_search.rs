@@ -42,11 +42,16 @@ const PG_DOWN: [&str; 4] = [
     "DROP INDEX IF EXISTS idx_posts_lower_title_trgm",
 ];
 
-const SQLITE_UP: [&str; 10] = [
+const SQLITE_TABLES: [&str; 2] = [
     "CREATE VIRTUAL TABLE posts_search USING fts5(title, content, \
        content='posts', content_rowid='id', tokenize='trigram case_sensitive 0')",
     "CREATE VIRTUAL TABLE posts_fulltext USING fts5(title, excerpt, content, \
        content='posts', content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+];
+
+/// The triggers that keep `posts_search` in step with `posts` (also re-created by
+/// `m20261201_000011`, which rebuilds the table).
+pub(crate) const SQLITE_SEARCH_TRIGGERS: [&str; 3] = [
     "CREATE TRIGGER posts_search_insert AFTER INSERT ON posts BEGIN \
        INSERT INTO posts_search (rowid, title, content) VALUES (new.id, new.title, new.content); \
      END",
@@ -60,6 +65,9 @@ const SQLITE_UP: [&str; 10] = [
        INSERT INTO posts_search (posts_search, rowid, title, content) \
          VALUES ('delete', old.id, old.title, old.content); \
      END",
+];
+
+const SQLITE_FULLTEXT_TRIGGERS: [&str; 3] = [
     "CREATE TRIGGER posts_fulltext_insert AFTER INSERT ON posts BEGIN \
        INSERT INTO posts_fulltext (rowid, title, excerpt, content) \
          VALUES (new.id, new.title, new.excerpt, new.content); \
@@ -76,9 +84,19 @@ const SQLITE_UP: [&str; 10] = [
        INSERT INTO posts_fulltext (posts_fulltext, rowid, title, excerpt, content) \
          VALUES ('delete', old.id, old.title, old.excerpt, old.content); \
      END",
-    // The existing rows.
+];
+
+/// The existing rows.
+const SQLITE_REBUILD: [&str; 2] = [
     "INSERT INTO posts_search (posts_search) VALUES ('rebuild')",
     "INSERT INTO posts_fulltext (posts_fulltext) VALUES ('rebuild')",
+];
+
+const SQLITE_UP: [&[&str]; 4] = [
+    &SQLITE_TABLES,
+    &SQLITE_SEARCH_TRIGGERS,
+    &SQLITE_FULLTEXT_TRIGGERS,
+    &SQLITE_REBUILD,
 ];
 
 const SQLITE_DOWN: [&str; 8] = [
@@ -96,9 +114,9 @@ const SQLITE_DOWN: [&str; 8] = [
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let statements: &[&str] = match db.get_database_backend() {
-            DbBackend::Postgres => &PG_UP,
-            _ => &SQLITE_UP,
+        let statements: Vec<&str> = match db.get_database_backend() {
+            DbBackend::Postgres => PG_UP.to_vec(),
+            _ => SQLITE_UP.concat(),
         };
         for sql in statements {
             db.execute_unprepared(sql).await?;

@@ -88,10 +88,17 @@ fn fts5_string(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
-/// The literal FTS5 `MATCH` text of a `search` term (the trigram tokenizer finds it as a
-/// substring).
+/// The FTS5 `MATCH` text of a `search` term (at least 3 characters): every distinct
+/// trigram of it, all required (`"abc" AND "bcd"`). The trigram table keeps no positions
+/// (`detail=none`, which refuses phrases), so this finds the posts holding all of them,
+/// anywhere; the `LIKE` beside it keeps those that hold the term itself.
 pub fn fts5_substring(term: &str) -> String {
-    fts5_string(term)
+    let chars: Vec<char> = term.chars().collect();
+    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    trigrams.sort_unstable();
+    trigrams.dedup();
+    let quoted: Vec<String> = trigrams.iter().map(|t| fts5_string(t)).collect();
+    quoted.join(" AND ")
 }
 
 impl FullText {
@@ -151,6 +158,16 @@ mod tests {
         );
         assert_eq!(parse(r#"or a or or b or"#).unwrap().fts5(), r#"("a") OR ("b")"#);
         assert_eq!(parse(r#"don't"#).unwrap().fts5(), r#"("don't")"#);
+    }
+
+    #[test]
+    fn a_substring_is_all_of_its_distinct_trigrams() {
+        assert_eq!(fts5_substring("abc"), r#""abc""#);
+        assert_eq!(fts5_substring("abcab"), r#""abc" AND "bca" AND "cab""#);
+        // Repeats are asked for once; quotes are literal; characters, not bytes.
+        assert_eq!(fts5_substring("aaaa"), r#""aaa""#);
+        assert_eq!(fts5_substring(r#"a"b"#), r#""a""b""#);
+        assert_eq!(fts5_substring("éte "), r#""te " AND "éte""#);
     }
 
     #[test]
