@@ -6,7 +6,8 @@
 # at the end, then checks that every post has its CREATE audit entry.
 #
 # Usage: bench/sqlite_writes.sh [BIN]   (default target/release/blogql)
-# Environment: DURATION (60), CONCURRENCY (16), POSTS (100000), PORT (18090), SQLITE_FILE
+# Environment: DURATION (60), WARMUP (5: seconds of the same load first, not measured, so
+# the figures are the steady state and not the first writes on a cold cache), CONCURRENCY (16), POSTS (100000), PORT (18090), SQLITE_FILE
 # (instead of a fresh file with POSTS posts: a copy of this file, the 1M-post data set of
 # bench/load_sqlite.sh, with 64 members of distinct organizations writing), PRE_SQL (SQL
 # run on the file before the writes, for experiments), SERVER_ARGS
@@ -15,6 +16,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${1:-$ROOT/target/release/blogql}"
 DURATION="${DURATION:-60}"
+WARMUP="${WARMUP:-5}"
 CONCURRENCY="${CONCURRENCY:-16}"
 POSTS="${POSTS:-100000}"
 PORT="${PORT:-18090}"
@@ -39,6 +41,8 @@ if [[ -n "${SQLITE_FILE:-}" ]]; then
     # The 1M-post data set (bench/load_sqlite.sh), copied: 64 members of distinct live
     # organizations write, as in bench/run.sh.
     cp "$SQLITE_FILE" "$DB"
+    # The copy's dirty pages are written back now, not by the first checkpoint's fsync.
+    sync
     start_server
     sqlite3 "$DB" "SELECT u.id FROM users u JOIN organizations o ON o.id = u.organization_id
         WHERE u.role = 'member' AND u.is_active AND u.deleted_at IS NULL AND o.is_active AND o.deleted_at IS NULL
@@ -68,6 +72,10 @@ fi
 [[ -n "${PRE_SQL:-}" ]] && sqlite3 "$DB" "PRAGMA busy_timeout=10000; $PRE_SQL"
 BEFORE=$(sqlite3 "$DB" "SELECT count(*) FROM posts")
 MAX_POST=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) FROM posts")
+if [[ "$WARMUP" -gt 0 ]]; then
+    wrk -t 2 -c "$CONCURRENCY" -d "${WARMUP}s" -s "$ROOT/bench/wrk/shapes.lua" \
+        "http://127.0.0.1:$PORT/graphql" -- d_create_post "$WORK/tokens" "$WORK/admin" >/dev/null
+fi
 echo 0 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
 wrk -t 2 -c "$CONCURRENCY" -d "${DURATION}s" --latency -s "$ROOT/bench/wrk/shapes.lua" \
     "http://127.0.0.1:$PORT/graphql" -- d_create_post "$WORK/tokens" "$WORK/admin" >"$WORK/wrk.txt"

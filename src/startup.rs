@@ -118,6 +118,9 @@ pub struct Application {
     _background: Background,
 }
 
+/// How often SQLite's WAL is checkpointed (`Db::checkpoint`; nothing on PostgreSQL).
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Tasks that live as long as their `Application`.
 struct Background(Vec<tokio::task::JoinHandle<()>>);
 
@@ -135,7 +138,7 @@ impl Application {
         let verifier = verifier(config, secret.as_ref().map(|(s, _)| s.as_str()))?;
         let database = db::connect_with(
             &config.database_url,
-            config.db_max_connections,
+            config.db_max_connections(),
             config.log_sql,
             Some(std::time::Duration::from_secs(config.request_timeout_secs)),
             config.sqlite_memory(),
@@ -232,6 +235,19 @@ impl Application {
                 maintained.maintain().await;
             }
         });
+        // SQLite's WAL checkpoints, beside the writer instead of inside its commits; every
+        // 100 ms keeps the `-wal` file to what 100 ms of writes add (a few MB).
+        let checkpointed = database.db.clone();
+        let checkpoints = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = checkpointed.checkpoint().await {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
+                }
+            }
+        });
         // Every instance publishes due SCHEDULED posts (each exactly once, see `scheduler`).
         let scheduled = database.db.clone();
         let interval = std::time::Duration::from_millis(config.scheduler_interval_ms);
@@ -254,7 +270,12 @@ impl Application {
             db: database.db,
             statements: database.statements,
             dev_secret: secret.filter(|(_, dev)| *dev).map(|(s, _)| s),
-            _background: Background([maintenance, scheduler].into_iter().chain(event_tasks).collect()),
+            _background: Background(
+                [maintenance, checkpoints, scheduler]
+                    .into_iter()
+                    .chain(event_tasks)
+                    .collect(),
+            ),
         })
     }
 

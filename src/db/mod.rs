@@ -4,11 +4,13 @@ mod pg_pool;
 #[cfg(test)]
 pub mod plan;
 mod recorder;
+mod sqlite;
 mod txn;
 
 pub use self::{
     committed::Committed,
     recorder::{REQUEST_STATEMENTS, Recorder, StatementCounter},
+    sqlite::SqliteMemory,
     txn::Txn,
 };
 
@@ -19,14 +21,22 @@ use std::{
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
-    Statement, TransactionOptions, TransactionTrait,
-    sqlx::{
-        postgres::PgConnectOptions,
-        sqlite::{SqliteJournalMode, SqliteSynchronous},
-    },
+    Statement, TransactionOptions, TransactionTrait, sqlx::postgres::PgConnectOptions,
 };
 
-use self::pg_pool::{LastFailure, PgPool};
+use self::{
+    pg_pool::{LastFailure, PgPool},
+    sqlite::Writer,
+};
+
+/// `conn` with its statements counted and timed by `recorder`.
+fn counted(mut conn: DatabaseConnection, recorder: &Recorder) -> DatabaseConnection {
+    let callback = recorder.clone();
+    conn.set_metric_callback(move |info| {
+        callback.record(&info.statement.sql, info.elapsed, info.failed);
+    });
+    conn
+}
 
 /// The handle every request uses. On PostgreSQL its statements and transactions run on
 /// `pg_pool` (deadpool; no round trip when a connection is returned); migrations and all
@@ -36,10 +46,8 @@ pub struct Db {
     conn: DatabaseConnection,
     pg_pool: Option<PgPool>,
     recorder: Recorder,
-    /// SQLite's one writer at a time, handed out in arrival order (tokio's mutex is
-    /// fair): writers queue here instead of sleeping and retrying in SQLite's busy
-    /// handler, where arrival order meant nothing and some waited most of a second.
-    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite's single writer; `None` on PostgreSQL.
+    writer: Option<Writer>,
     /// The organizations whose outbox rows committed transactions wrote (see
     /// `Txn::signal_on_commit`), for the events reader and notifier.
     committed: Arc<Committed>,
@@ -100,12 +108,15 @@ impl Db {
                 signal: Default::default(),
             }),
             None => {
-                let turn = match &self.writer {
-                    Some(writer) => Some(writer.clone().lock_owned().await),
-                    None => None,
+                let (txn, turn) = match &self.writer {
+                    Some(writer) => {
+                        let (txn, turn) = writer.begin(options).await?;
+                        (txn, Some(turn))
+                    }
+                    None => (self.conn.begin_with_options(options).await?, None),
                 };
                 Ok(Txn {
-                    inner: txn::Inner::Pool(self.conn.begin_with_options(options).await?, turn),
+                    inner: txn::Inner::Pool(txn, turn),
                     committed: self.committed.clone(),
                     signal: Default::default(),
                 })
@@ -117,16 +128,8 @@ impl Db {
         if let Some(pool) = &self.pg_pool {
             pool.close().await;
         }
-        if self.writer.is_some() {
-            // Plans stay good as the data grows; the WAL is folded back into the file.
-            self.maintain().await;
-            if let Err(e) = self
-                .conn
-                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                .await
-            {
-                tracing::warn!(error = %e, "SQLite checkpoint at shutdown failed");
-            }
+        if let Some(writer) = &self.writer {
+            writer.close().await?;
         }
         self.conn.clone().close().await
     }
@@ -134,11 +137,17 @@ impl Db {
     /// `PRAGMA optimize` on SQLite (statistics of the tables whose queries would gain);
     /// nothing on PostgreSQL, where autovacuum analyzes.
     pub async fn maintain(&self) {
-        if self.writer.is_none() {
-            return;
+        if let Some(writer) = &self.writer {
+            writer.maintain().await;
         }
-        if let Err(e) = self.conn.execute_unprepared("PRAGMA optimize=0x10002").await {
-            tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+
+    /// A checkpoint of SQLite's WAL (see `Writer::checkpoint`); nothing on PostgreSQL or
+    /// without `background_checkpoints`.
+    pub async fn checkpoint(&self) -> Result<(), DbErr> {
+        match &self.writer {
+            Some(writer) => writer.checkpoint().await,
+            None => Ok(()),
         }
     }
 
@@ -188,10 +197,10 @@ pub struct Database {
     pub statements: StatementCounter,
 }
 
-/// Connects with the backend's settings. SQLite runs in WAL mode with a busy timeout, so
-/// writers wait for each other instead of failing with "database is locked". On
-/// PostgreSQL, requests run on `pg_pool` (`max_connections`), and SeaORM's pool
-/// keeps at most 2 connections for migrations and the readiness check.
+/// Connects with the backend's settings. SQLite: `max_connections` read connections
+/// and one writer (`sqlite::Writer`), in WAL mode. On PostgreSQL, requests run on
+/// `pg_pool` (`max_connections`), and SeaORM's pool keeps at most 2 connections for
+/// migrations and the readiness check.
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -207,28 +216,6 @@ pub async fn connect(
     )
     .await
 }
-
-/// SQLite's memory, per connection: its page cache and its memory map. Chosen, not left
-/// to chance: each of the pool's connections keeps its own cache.
-#[derive(Clone, Copy, Debug)]
-pub struct SqliteMemory {
-    pub cache_kib: u32,
-    pub mmap_mib: u32,
-}
-
-impl Default for SqliteMemory {
-    fn default() -> Self {
-        SqliteMemory {
-            cache_kib: 2048,
-            mmap_mib: 0,
-        }
-    }
-}
-
-/// The `-wal` file is truncated back to this size after a checkpoint (it otherwise keeps
-/// its largest size); checkpoints run every 1,000 pages (SQLite's default) and when the
-/// server stops.
-const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 pub async fn connect_with(
     url: &str,
@@ -271,34 +258,22 @@ pub async fn connect_with(
                 Ok(true)
             })
         })
-        .map_sqlx_sqlite_opts(move |opts| {
-            opts.create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                .pragma("cache_size", format!("-{}", sqlite.cache_kib))
-                .pragma(
-                    "mmap_size",
-                    (u64::from(sqlite.mmap_mib) * 1024 * 1024).to_string(),
-                )
-                .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
-                .pragma("wal_autocheckpoint", "1000")
-        });
-    if url.contains(":memory:") {
+        .map_sqlx_sqlite_opts(move |opts| sqlite::settings(opts, sqlite.cache_kib, sqlite.mmap_mib));
+    let in_memory = url.contains(":memory:");
+    if in_memory {
         // Each in-memory SQLite connection is its own database.
         options.max_connections(1);
     }
-    let mut conn = sea_orm::Database::connect(options).await?;
     let statements = StatementCounter::default();
     let recorder = Recorder {
         total: statements.clone(),
         log_sql,
     };
-    let callback = recorder.clone();
-    conn.set_metric_callback(move |info| {
-        callback.record(&info.statement.sql, info.elapsed, info.failed);
-    });
+    let conn = counted(sea_orm::Database::connect(options.clone()).await?, &recorder);
+    let writer = match conn.get_database_backend() {
+        DbBackend::Sqlite => Some(Writer::connect(&options, sqlite, in_memory, &conn, &recorder).await?),
+        _ => None,
+    };
     let pg_pool = match conn.get_database_backend() {
         DbBackend::Postgres => {
             let opts: PgConnectOptions = url
@@ -309,7 +284,6 @@ pub async fn connect_with(
         }
         _ => None,
     };
-    let writer = (conn.get_database_backend() == DbBackend::Sqlite).then(Arc::default);
     let db = Db {
         conn,
         pg_pool,

@@ -216,7 +216,7 @@ async fn insert(
         deleted_at: Set(None),
     };
     let post = rows::insert_audited(&txn, actor, row).await?;
-    tag::replace_links(&txn, actor, &post, &input.tag_ids).await?;
+    tag::link_new(&txn, actor, &post, &input.tag_ids).await?;
     outbox::emit(&txn, &outbox::created(&post)).await?;
     txn.commit().await?;
     Ok(post)

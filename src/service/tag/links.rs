@@ -69,7 +69,25 @@ pub async fn replace_links(txn: &Txn, actor: &Actor, post: &post::Model, tag_ids
         .into_tuple()
         .all(txn)
         .await?;
-    let old: HashMap<i32, i32> = old.into_iter().collect();
+    apply_links(txn, actor, post, old.into_iter().collect(), tag_ids).await
+}
+
+/// `replace_links` for a post created in this transaction: it has no links to read (one
+/// statement less in SQLite's single writer's turn).
+pub async fn link_new(txn: &Txn, actor: &Actor, post: &post::Model, tag_ids: &[i32]) -> ApiResult<()> {
+    apply_links(txn, actor, post, HashMap::new(), tag_ids)
+        .await
+        .map(drop)
+}
+
+/// Turns the post's live links `old` (tag id → position) into `tag_ids`.
+async fn apply_links(
+    txn: &Txn,
+    actor: &Actor,
+    post: &post::Model,
+    old: HashMap<i32, i32>,
+    tag_ids: &[i32],
+) -> ApiResult<bool> {
     let values = |tag_id: i32| json!({ "post_id": post.id, "tag_id": tag_id });
     let entry = |action, old_values, new_values| audit::Entry {
         organization_id: Some(post.organization_id),

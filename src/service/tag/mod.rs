@@ -18,7 +18,7 @@ use crate::{
 };
 
 pub use self::{
-    links::{TagsOfPosts, check_links, replace_links, tags_of_posts},
+    links::{TagsOfPosts, check_links, link_new, replace_links, tags_of_posts},
     list::{TagConditions, TagList, TagPosts, TagSort, page},
 };
 
