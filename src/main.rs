@@ -26,7 +26,21 @@ fn init_tracing(config: &Config) {
     }
 }
 
+/// No transparent huge pages for this process: mimalloc reserves 1 GiB arenas, and the
+/// kernel backed the parts it touched with 2 MiB pages (`AnonHugePages`), so a small heap
+/// cost whole huge pages of RSS: 17 MiB anonymous memory at idle, 5 MiB without.
+#[cfg(target_os = "linux")]
+fn small_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and only sets a flag of
+    // this process's memory map; its result is advisory (an older kernel may refuse).
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn small_pages() {}
+
 fn main() -> ExitCode {
+    small_pages();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse_or_exit();
     if EnvFilter::try_new(&cli.config.log).is_err() {
