@@ -14,7 +14,9 @@ pub mod user;
 pub mod validate;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sea_orm::{DbErr, SqliteTransactionMode, TransactionOptions};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, SqliteTransactionMode, TransactionOptions, UpdateMany,
+};
 
 pub use self::rows::{Record, Timestamped};
 pub use crate::auth::Actor;
@@ -51,6 +53,23 @@ impl Lock {
 pub fn now() -> DateTime<Utc> {
     let t = Utc::now();
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Runs `update` (one statement that writes rows and returns them) as a write: on SQLite
+/// in the single writer's turn, like every write there (from a read connection it would
+/// wait in SQLite's busy handler, out of turn, and drop the writer's warm page cache); on
+/// PostgreSQL on its own, with no transaction around it.
+pub async fn update_returning<E: EntityTrait>(
+    db: &Db,
+    update: UpdateMany<E>,
+) -> Result<Vec<E::Model>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return update.exec_with_returning(db).await;
+    }
+    let txn = begin_write(db).await?;
+    let rows = update.exec_with_returning(&txn).await?;
+    txn.commit().await?;
+    Ok(rows)
 }
 
 /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN

@@ -361,10 +361,10 @@ pub async fn record_view(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<post::M
         .column(post::Column::Id)
         .filter(post::Column::Id.eq(id))
         .into_query();
-    post::Entity::update_many()
+    let update = post::Entity::update_many()
         .col_expr(post::Column::ViewCount, Expr::col(post::Column::ViewCount).add(1))
-        .filter(post::Column::Id.in_subquery(visible))
-        .exec_with_returning(db)
+        .filter(post::Column::Id.in_subquery(visible));
+    super::update_returning(db, update)
         .await?
         .into_iter()
         .next()
