@@ -236,18 +236,23 @@ impl Application {
             }
         });
         // SQLite's WAL checkpoints, beside the writer instead of inside its commits; every
-        // 100 ms keeps the `-wal` file to what 100 ms of writes add (a few MB).
+        // 100 ms keeps the `-wal` file to what 100 ms of writes add (a few MB). PostgreSQL
+        // has none to run.
         let checkpointed = database.db.clone();
-        let checkpoints = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = checkpointed.checkpoint().await {
-                    tracing::warn!(error = %e, "SQLite checkpoint failed");
-                }
-            }
-        });
+        let checkpoints = (sea_orm::ConnectionTrait::get_database_backend(&checkpointed)
+            == sea_orm::DbBackend::Sqlite)
+            .then(|| {
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = checkpointed.checkpoint().await {
+                            tracing::warn!(error = %e, "SQLite checkpoint failed");
+                        }
+                    }
+                })
+            });
         // Every instance publishes due SCHEDULED posts (each exactly once, see `scheduler`).
         let scheduled = database.db.clone();
         let interval = std::time::Duration::from_millis(config.scheduler_interval_ms);
@@ -271,8 +276,9 @@ impl Application {
             statements: database.statements,
             dev_secret: secret.filter(|(_, dev)| *dev).map(|(s, _)| s),
             _background: Background(
-                [maintenance, checkpoints, scheduler]
+                [maintenance, scheduler]
                     .into_iter()
+                    .chain(checkpoints)
                     .chain(event_tasks)
                     .collect(),
             ),
