@@ -2,6 +2,7 @@
 pub mod audit_log;
 pub mod organization;
 pub mod post;
+pub mod post_columns;
 pub mod post_event;
 pub mod post_tag;
 pub mod post_with_author;

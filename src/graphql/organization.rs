@@ -79,7 +79,8 @@ impl Organization {
         ctx: &Context<'_>,
         #[graphql(desc = "The post's slug.")] slug: String,
     ) -> Result<Option<Post>> {
-        let post = service::post::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug).await?;
+        let columns = super::post::columns_of(ctx);
+        let post = service::post::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug, columns).await?;
         Ok(post.map(Post))
     }
     /// The organization's users, oldest first by default. Requires sign-in.

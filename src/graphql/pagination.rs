@@ -121,6 +121,23 @@ pub fn selects_rows(ctx: &async_graphql::Context<'_>) -> bool {
     look.field("edges").exists() || look.field("nodes").exists() || look.field("pageInfo").exists()
 }
 
+/// Calls `visit` with the name of each field the connection's nodes select (through
+/// `edges.node` and `nodes`, fragments included, `@skip`/`@include` not applied: a skipped
+/// field counts as selected).
+pub fn visit_node_fields(ctx: &async_graphql::Context<'_>, mut visit: impl FnMut(&str)) {
+    for field in ctx.field().selection_set() {
+        match field.name() {
+            "nodes" => field.selection_set().for_each(|node| visit(node.name())),
+            "edges" => {
+                for edge in field.selection_set().filter(|edge| edge.name() == "node") {
+                    edge.selection_set().for_each(|node| visit(node.name()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Whether the connection's nodes select `field` (through `edges.node` or `nodes`,
 /// fragments included).
 pub fn nodes_select(ctx: &async_graphql::Context<'_>, field: &str) -> bool {

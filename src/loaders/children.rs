@@ -287,6 +287,7 @@ mod tests {
     use super::*;
     use crate::{
         db::plan::sqlite_plan,
+        entity::post_columns::Columns,
         query::PageArgs,
         service::post::{PostChildren, PostConditions, PostList, PostSort},
     };
@@ -307,7 +308,7 @@ mod tests {
                     ..PageArgs::default()
                 },
                 include_deleted: false,
-                with_content: false,
+                columns: Columns::REQUIRED,
                 engine: Default::default(),
             },
         };

@@ -6,6 +6,7 @@ mod actor_ip;
 mod audit;
 mod backup;
 mod cascade;
+mod columns;
 mod concurrency;
 mod faults;
 mod hardening;

@@ -472,7 +472,7 @@ async fn relevance_and_full_text_refusals() {
 async fn search_plans_read_the_indexes() {
     use blogql::{
         auth::Viewer,
-        entity::post,
+        entity::{post, post_columns::Columns},
         query::PageArgs,
         service::post::{Engine, Parent, PostConditions, PostList, PostSort},
     };
@@ -508,7 +508,7 @@ async fn search_plans_read_the_indexes() {
         descending: true,
         page: PageArgs::default(),
         include_deleted: false,
-        with_content: false,
+        columns: Columns::REQUIRED,
         engine,
     };
     let search = PostConditions {

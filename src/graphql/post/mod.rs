@@ -10,12 +10,12 @@ use super::{
     enums::{OrderDirection, PostStatus},
     ids::{self, Kind},
     organization::Organization,
-    pagination::{Conn, connection, nodes_select, page_args, selects_rows},
+    pagination::{Conn, connection, nodes_select, page_args, selects_rows, visit_node_fields},
     tag::Tag,
     user::User,
 };
 use crate::{
-    entity::post,
+    entity::{post, post_columns::Columns},
     error::ApiError,
     loaders::load_page,
     query::PageArgs,
@@ -205,6 +205,37 @@ impl Default for PostOrder {
     }
 }
 
+/// The post columns the selection of a field of type `Post` reads: the `Post` objects
+/// built from such a read resolve only those fields.
+pub fn columns_of(ctx: &Context<'_>) -> Columns {
+    ctx.field()
+        .selection_set()
+        .fold(Columns::REQUIRED, |columns, field| {
+            with_column(columns, field.name())
+        })
+}
+
+/// `columns` and the column `Post.{field}` reads.
+fn with_column(columns: Columns, field: &str) -> Columns {
+    let column = match field {
+        "title" => post::Column::Title,
+        "content" => post::Column::Content,
+        "slug" => post::Column::Slug,
+        "excerpt" => post::Column::Excerpt,
+        "featured" => post::Column::Featured,
+        "publishedAt" => post::Column::PublishedAt,
+        "publishAt" => post::Column::PublishAt,
+        "status" => post::Column::Status,
+        "viewCount" => post::Column::ViewCount,
+        "createdAt" => post::Column::CreatedAt,
+        "updatedAt" => post::Column::UpdatedAt,
+        "deletedAt" => post::Column::DeletedAt,
+        // `id`, `databaseId`, `author`, `organization`, `tags`: the required columns.
+        _ => return columns,
+    };
+    columns.with(column)
+}
+
 /// The arguments every post connection takes.
 pub struct PostListArgs {
     pub page: PageArgs,
@@ -238,7 +269,11 @@ impl PostListArgs {
             descending: order.direction.is_desc(),
             page: self.page,
             include_deleted: self.include_deleted,
-            with_content: nodes_select(ctx, "content"),
+            columns: {
+                let mut columns = Columns::REQUIRED;
+                visit_node_fields(ctx, |field| columns = with_column(columns, field));
+                columns
+            },
             engine: service::post::Engine::of(db(ctx)?),
         })
     }
@@ -253,7 +288,7 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
     };
     let list = PostChildren {
         by_author,
-        list: args.into_list(ctx)?,
+        list: args.into_list(ctx)?.nested(),
     };
     let loaders = loaders(ctx)?;
     let page = load_page(
@@ -270,7 +305,7 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
 
 /// `Tag.posts`: batched like the other nested lists, through the tag's links.
 pub async fn tag_connection(ctx: &Context<'_>, tag_id: i32, args: PostListArgs) -> Result<Conn<Post>> {
-    let list = TagPosts(args.into_list(ctx)?);
+    let list = TagPosts(args.into_list(ctx)?.nested());
     let loaders = loaders(ctx)?;
     let page = load_page(
         viewer(ctx)?,
@@ -345,6 +380,9 @@ impl PostQuery {
         #[graphql(desc = "The post's id.")] id: ID,
     ) -> Result<Option<Post>> {
         let id = ids::decode(&id, Kind::Post, "id")?;
-        Ok(service::post::by_id(db(ctx)?, viewer(ctx)?, id).await?.map(Post))
+        let columns = columns_of(ctx);
+        Ok(service::post::by_id(db(ctx)?, viewer(ctx)?, id, columns)
+            .await?
+            .map(Post))
     }
 }

@@ -10,6 +10,7 @@ use crate::{
     db::Db,
     entity::{
         post::{self, Status},
+        post_columns::{self, Columns},
         post_tag,
         post_with_author::{self, PostWithAuthor},
         scope, tag, user,
@@ -74,8 +75,8 @@ pub enum Read {
     RowsWithAuthors,
 }
 
-/// A post list: filter, order, page and whether `content` is selected (lists of titles
-/// leave the column out instead of dragging every body through the pool).
+/// A post list: filter, order, page and the columns its selection reads (lists of titles
+/// leave the bodies out instead of dragging them through the pool).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PostList {
     pub filter: PostConditions,
@@ -83,14 +84,51 @@ pub struct PostList {
     pub descending: bool,
     pub page: PageArgs,
     pub include_deleted: bool,
-    pub with_content: bool,
+    /// The columns the selection reads. Lists read through the name-decoding paths (nested
+    /// lists, RELEVANCE) read every column but an unselected `content`.
+    pub columns: Columns,
     /// The database the list is read from: `search` and `fullText` use its indexes.
     pub engine: Engine,
 }
 
 impl PostList {
-    /// The posts a viewer may list under `parent`, filtered, with only the columns read.
+    /// The posts a viewer may list under `parent`, filtered, every column but an
+    /// unselected `content`.
     pub fn select(&self, viewer: &Viewer, parent: Parent) -> ApiResult<Select<post::Entity>> {
+        let select = self.filtered(viewer, parent)?;
+        if self.columns.contains(post::Column::Content) {
+            return Ok(select);
+        }
+        Ok(select
+            .select_only()
+            .columns(post::Column::iter().filter(|c| !matches!(c, post::Column::Content)))
+            .expr_as(Expr::cust("NULL"), "content"))
+    }
+
+    /// The list as a key of the nested (name-decoding) paths, which read every column but
+    /// an unselected `content`: selections that differ in other columns share a batch.
+    #[must_use]
+    pub fn nested(mut self) -> Self {
+        self.columns = if self.columns.contains(post::Column::Content) {
+            Columns::ALL
+        } else {
+            Columns::ALL.without(post::Column::Content)
+        };
+        self
+    }
+
+    /// The columns a page of this list reads: the selection's and the sort's.
+    pub fn read_columns(&self) -> Columns {
+        let columns = self.columns.with(self.sort().0.column);
+        match self.sort {
+            // The key falls back to the creation time (see `sort`).
+            PostSort::PublishedAt => columns.with(post::Column::CreatedAt),
+            _ => columns,
+        }
+    }
+
+    /// The posts a viewer may list under `parent`, filtered.
+    fn filtered(&self, viewer: &Viewer, parent: Parent) -> ApiResult<Select<post::Entity>> {
         let mut select = scope::posts(viewer, guard::deleted(viewer, self.include_deleted)?);
         select = match parent {
             Parent::Any => select,
@@ -136,13 +174,7 @@ impl PostList {
             }
             None => {}
         }
-        if self.with_content {
-            return Ok(select);
-        }
-        Ok(select
-            .select_only()
-            .columns(post::Column::iter().filter(|c| !matches!(c, post::Column::Content)))
-            .expr_as(Expr::cust("NULL"), "content"))
+        Ok(select)
     }
 
     pub fn sort(&self) -> SortOf<post::Entity> {
@@ -215,11 +247,12 @@ pub async fn page(
         return search::relevance_page(db, viewer, parent, list, read).await;
     }
     let (sort, key) = list.sort();
-    let query = PageQuery::new(db, list.select(viewer, parent)?, &sort, &list.page)?;
+    let query = PageQuery::new(db, list.filtered(viewer, parent)?, &sort, &list.page)?;
+    let columns = list.read_columns();
     let (rows, authors) = match read {
         Read::CountOnly => (Vec::new(), Vec::new()),
-        Read::Rows => (query.select.all(db).await?, Vec::new()),
-        Read::RowsWithAuthors => with_authors(db, query.select, list.with_content).await?,
+        Read::Rows => (post_columns::all(db, query.select, columns).await?, Vec::new()),
+        Read::RowsWithAuthors => with_authors(db, query.select, columns).await?,
     };
     Ok(PostPage {
         page: query.window.page(rows, sort.field, key, query.count),
@@ -237,9 +270,9 @@ pub async fn page(
 async fn with_authors(
     db: &Db,
     select: Select<post::Entity>,
-    with_content: bool,
+    columns: Columns,
 ) -> ApiResult<(Vec<post::Model>, Vec<user::Model>)> {
-    let rows = post_with_author::select(select, with_content).all(db).await?;
+    let rows = post_with_author::all(db, select, columns).await?;
     let mut posts = Vec::with_capacity(rows.len());
     let mut authors = Vec::with_capacity(rows.len());
     for PostWithAuthor { post, author } in rows {

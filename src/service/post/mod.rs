@@ -17,6 +17,7 @@ use crate::{
     entity::{
         organization,
         post::{self, Status},
+        post_columns::{self, Columns},
         scope::{self, Deleted},
         user,
     },
@@ -27,23 +28,27 @@ pub use self::cascade::{Moved, cascade};
 pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, PostSort, Read, page};
 pub use self::search::{Engine, check_nested};
 
-pub async fn by_id(db: &Db, viewer: &Viewer, id: i32) -> ApiResult<Option<post::Model>> {
-    rows::find::<post::Entity>(db, viewer, id, Deleted::Exclude, Lock::None).await
+/// The live post `id` if `viewer` may see it, reading only `columns` (a partial model
+/// unless they are `Columns::ALL`).
+pub async fn by_id(db: &Db, viewer: &Viewer, id: i32, columns: Columns) -> ApiResult<Option<post::Model>> {
+    let select = scope::posts(viewer, Deleted::Exclude).filter(post::Column::Id.eq(id));
+    Ok(post_columns::one(db, select, columns).await?)
 }
 
-/// The live post of organization `organization_id` with `slug`, if `viewer` may see it.
+/// The live post of organization `organization_id` with `slug`, if `viewer` may see it,
+/// reading only `columns`.
 pub async fn by_slug(
     db: &Db,
     viewer: &Viewer,
     organization_id: i32,
     slug: &str,
+    columns: Columns,
 ) -> ApiResult<Option<post::Model>> {
     let slug = validate::text("slug", slug)?;
-    Ok(scope::posts(viewer, Deleted::Exclude)
+    let select = scope::posts(viewer, Deleted::Exclude)
         .filter(post::Column::OrganizationId.eq(organization_id))
-        .filter(post::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+        .filter(post::Column::Slug.eq(slug));
+    Ok(post_columns::one(db, select, columns).await?)
 }
 
 /// Authors write their own posts; org admins and platform admins write any.

@@ -9,7 +9,9 @@ use crate::{
     auth::Viewer,
     db::Db,
     entity::{
-        post, post_tag,
+        post,
+        post_columns::Columns,
+        post_tag,
         scope::{self, Deleted},
         tag,
     },
@@ -197,7 +199,7 @@ impl TagPosts {
             descending: true,
             page: PageArgs::default(),
             include_deleted: false,
-            with_content: false,
+            columns: Columns::REQUIRED,
             engine,
         })
     }
