@@ -185,6 +185,13 @@ pub struct Config {
     #[arg(long, env = "BLOGQL_REQUEST_TIMEOUT_SECS", value_name = "BLOGQL_REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout_secs: u64,
 
+    /// How long, in seconds, an instance on PostgreSQL keeps the account behind a user's
+    /// token instead of reading it for every request (0: read it every time). A change of
+    /// role, `isActive` or deletion reaches every instance's cache through `NOTIFY`; the
+    /// cache is off while an instance's listener is disconnected, and on SQLite.
+    #[arg(long, env = "BLOGQL_ACCOUNT_CACHE_SECS", value_name = "BLOGQL_ACCOUNT_CACHE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
+    pub account_cache_secs: u64,
+
     /// Serve introspection (default: on, off when BLOGQL_ENV=production).
     #[arg(long, env = "BLOGQL_INTROSPECTION", value_name = "BLOGQL_INTROSPECTION", value_parser = BoolishValueParser::new(), global = true)]
     pub introspection: Option<bool>,

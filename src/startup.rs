@@ -136,7 +136,7 @@ impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let secret = signing_secret(config)?;
         let verifier = verifier(config, secret.as_ref().map(|(s, _)| s.as_str()))?;
-        let database = db::connect_with(
+        let mut database = db::connect_with(
             &config.database_url,
             config.db_max_connections(),
             config.log_sql,
@@ -144,6 +144,9 @@ impl Application {
             config.sqlite_memory(),
         )
         .await?;
+        database
+            .db
+            .cache_accounts(std::time::Duration::from_secs(config.account_cache_secs));
         if !config.no_migrate {
             Migrator::up(database.db.conn(), None).await?;
         }

@@ -1,4 +1,5 @@
 //! Database connection: pool options per backend and statement counting.
+pub mod accounts;
 mod committed;
 mod pg_pool;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use sea_orm::{
 };
 
 use self::{
+    accounts::AccountCache,
     pg_pool::{LastFailure, PgPool},
     sqlite::Writer,
 };
@@ -51,9 +53,25 @@ pub struct Db {
     /// The organizations whose outbox rows committed transactions wrote (see
     /// `Txn::signal_on_commit`), for the events reader and notifier.
     committed: Arc<Committed>,
+    /// The accounts behind user tokens (`accounts`); off unless `cache_accounts`.
+    accounts: Arc<AccountCache>,
 }
 
 impl Db {
+    /// Caches the accounts behind user tokens for `ttl` (see `accounts`), on PostgreSQL
+    /// only, and only while the events listener is connected and hears every instance's
+    /// changes. A SQLite file's other processes (a second server on it) could not tell
+    /// this one of a change, and the statement runs in-process there anyway.
+    pub fn cache_accounts(&mut self, ttl: Duration) {
+        if self.pg_pool.is_some() {
+            self.accounts = Arc::new(AccountCache::new(ttl, false));
+        }
+    }
+
+    pub fn accounts(&self) -> &AccountCache {
+        &self.accounts
+    }
+
     /// SeaORM's connection, for migrations.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
@@ -105,7 +123,9 @@ impl Db {
                     recorder: self.recorder.clone(),
                 },
                 committed: self.committed.clone(),
+                accounts: self.accounts.clone(),
                 signal: Default::default(),
+                forget: Default::default(),
             }),
             None => {
                 let (txn, turn) = match &self.writer {
@@ -118,7 +138,9 @@ impl Db {
                 Ok(Txn {
                     inner: txn::Inner::Pool(txn, turn),
                     committed: self.committed.clone(),
+                    accounts: self.accounts.clone(),
                     signal: Default::default(),
+                    forget: Default::default(),
                 })
             }
         }
@@ -290,6 +312,7 @@ pub async fn connect_with(
         recorder,
         writer,
         committed: Arc::default(),
+        accounts: Arc::new(AccountCache::off()),
     };
     Ok(Database { db, statements })
 }

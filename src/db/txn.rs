@@ -1,7 +1,11 @@
 //! `Txn`: a write transaction on either pool.
 use std::sync::{Arc, Mutex};
 
-use super::{Committed, Recorder, pg_pool};
+use super::{
+    Committed, Recorder,
+    accounts::{self, AccountCache, AccountChange},
+    pg_pool,
+};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 
 /// A write transaction (see `Db::begin_with_options`). Dropped without `commit`, it
@@ -12,6 +16,9 @@ pub struct Txn {
     /// (`signal_on_commit`): the instance's reader, and on PostgreSQL its notifier.
     pub(super) committed: Arc<Committed>,
     pub(super) signal: Mutex<Option<Vec<i32>>>,
+    /// Dropped from `accounts` once this transaction has committed (`forget_account`).
+    pub(super) accounts: Arc<AccountCache>,
+    pub(super) forget: Mutex<Vec<AccountChange>>,
 }
 
 pub(super) enum Inner {
@@ -33,10 +40,34 @@ impl Txn {
         }
     }
 
+    /// Once this transaction has committed, no instance answers a token from an account
+    /// `change` covers as it was cached (see `db::accounts`): this one drops the entries
+    /// after the commit, the others on the `NOTIFY` sent here, which PostgreSQL delivers
+    /// with the commit.
+    pub async fn forget_account(&self, change: AccountChange) -> Result<(), DbErr> {
+        if matches!(self.inner, Inner::Pg { .. }) {
+            let notify = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [accounts::CHANNEL.into(), change.payload().into()],
+            );
+            self.execute_raw(notify).await?;
+        }
+        if let Ok(mut forget) = self.forget.lock() {
+            forget.push(change);
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
         match self.inner {
             Inner::Pool(txn, _turn) => txn.commit().await?,
             Inner::Pg { txn, .. } => txn.commit().await?,
+        }
+        if let Ok(forget) = self.forget.lock() {
+            for change in forget.iter() {
+                self.accounts.forget(*change);
+            }
         }
         if let Ok(mut signal) = self.signal.lock()
             && let Some(organizations) = signal.take()

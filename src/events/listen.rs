@@ -1,6 +1,7 @@
 //! What wakes the reader: this process's commits; on PostgreSQL also a `LISTEN`
 //! connection of its own (every instance hears every instance's `NOTIFY`, sent here for
-//! this instance's commits) and a periodic sweep.
+//! this instance's commits) and a periodic sweep. The same connection hears account
+//! changes (`db::accounts`): the account cache is on only while it is connected.
 use std::time::Duration;
 
 use sea_orm::sqlx::{
@@ -12,7 +13,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use sea_orm::{DbBackend, Statement};
 
 use super::dispatch::Command;
-use crate::{db::Db, service::outbox::CHANNEL};
+use crate::{
+    db::{
+        Db,
+        accounts::{self, AccountChange},
+    },
+    service::outbox::CHANNEL,
+};
 
 /// The listener's `application_name`, to find it in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "blogql-listener";
@@ -21,7 +28,7 @@ pub(super) async fn run(db: Db, commands: UnboundedSender<Command>) {
     match db.pg_options() {
         Some(options) => {
             tokio::select! {
-                () = listen(options.application_name(APPLICATION_NAME), commands.clone()) => {}
+                () = listen(&db, options.application_name(APPLICATION_NAME), commands.clone()) => {}
                 () = notify(db.clone(), commands.clone()) => {}
                 () = sweep(commands) => {}
             }
@@ -100,13 +107,15 @@ async fn connect(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> 
         .connect_with(options.clone())
         .await?;
     let mut listener = PgListener::connect_with(&pool).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, accounts::CHANNEL]).await?;
     Ok(listener)
 }
 
-async fn listen(options: PgConnectOptions, commands: UnboundedSender<Command>) {
+async fn listen(db: &Db, options: PgConnectOptions, commands: UnboundedSender<Command>) {
     let mut backoff = Duration::from_millis(100);
     loop {
+        // Changes are not heard until the listener is connected: no account is cached.
+        db.accounts().forget_all(false);
         let mut listener = match connect(&options).await {
             Ok(listener) => listener,
             Err(e) => {
@@ -117,15 +126,26 @@ async fn listen(options: PgConnectOptions, commands: UnboundedSender<Command>) {
             }
         };
         backoff = Duration::from_millis(100);
-        // Whatever committed while no listener was connected is read now.
+        // Whatever committed while no listener was connected is read now; accounts cached
+        // from now on hear their changes.
+        db.accounts().forget_all(true);
         if commands.send(Command::Wake(None)).is_err() {
             return;
         }
         loop {
             let wake = match listener.try_recv().await {
+                Ok(Some(notification)) if notification.channel() == accounts::CHANNEL => {
+                    match AccountChange::parse(notification.payload()) {
+                        Some(change) => db.accounts().forget(change),
+                        None => db.accounts().forget_all(true),
+                    }
+                    continue;
+                }
                 Ok(Some(notification)) => Command::Wake(notification.payload().parse().ok()),
-                // The connection was lost, and is back (listening again): read everything.
+                // The connection was lost, and is back (listening again): read everything,
+                // and forget every account (their changes meanwhile were not heard).
                 Ok(None) => {
+                    db.accounts().forget_all(true);
                     tracing::info!("outbox listener reconnected");
                     metrics::counter!("blogql_outbox_listener_reconnects_total").increment(1);
                     Command::Wake(None)

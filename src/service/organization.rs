@@ -4,7 +4,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, NotSet, QueryFilter};
 use super::{Actor, Lock, Record, begin_write, guard, now, rows, validate};
 use crate::{
     auth::Viewer,
-    db::Db,
+    db::{Db, accounts::AccountChange},
     entity::{
         organization::{self, Plan},
         post,
@@ -174,6 +174,9 @@ pub async fn update(
     if let Some(is_active) = changes.is_active {
         new.is_active = is_active;
     }
+    if old.is_active != new.is_active {
+        txn.forget_account(AccountChange::Organization(id)).await?;
+    }
     let org = rows::update_audited(&txn, actor, old, new).await?;
     txn.commit().await?;
     Ok(org)
@@ -206,6 +209,7 @@ async fn set_deleted(db: &Db, actor: &Actor, id: i32, delete: bool) -> ApiResult
         (false, Some(t)) => (Some(t), None),
         (false, None) => return Err(ApiError::bad_input("id", "Organization is not deleted")),
     };
+    txn.forget_account(AccountChange::Organization(id)).await?;
     let org = rows::set_deleted_at(&txn, org, to).await?;
     let users = rows::cascade::<user::Entity>(&txn, user::Column::OrganizationId, id, from, to).await?;
     let posts = super::post::cascade(&txn, actor, post::Column::OrganizationId, id, from, to).await?;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod helpers;
 
+mod account_cache;
 mod actor_ip;
 mod audit;
 mod backup;

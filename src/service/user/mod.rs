@@ -6,7 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, NotSet, PaginatorTrait
 use super::{Actor, Lock, Record, begin_write, guard, now, rows, validate};
 use crate::{
     auth::Viewer,
-    db::{Db, Txn},
+    db::{Db, Txn, accounts::AccountChange},
     entity::{
         organization, post,
         scope::Deleted,
@@ -143,6 +143,9 @@ pub async fn update(db: &Db, actor: &Actor, id: i32, changes: UserChanges) -> Ap
     if is_active_admin(&old) && !is_active_admin(&new) {
         keep_an_admin(&txn, &old, field).await?;
     }
+    if old.role != new.role || old.is_active != new.is_active {
+        txn.forget_account(AccountChange::User(id)).await?;
+    }
     let user = rows::update_audited(&txn, actor, old, new).await?;
     txn.commit().await?;
     Ok(user)
@@ -182,6 +185,7 @@ pub async fn soft_delete(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Mod
         keep_an_admin(&txn, &user, "id").await?;
     }
     let t = now();
+    txn.forget_account(AccountChange::User(id)).await?;
     let user = rows::set_deleted_at(&txn, user, Some(t)).await?;
     let posts = super::post::cascade(&txn, actor, post::Column::UserId, id, None, Some(t)).await?;
     rows::record_deletion(
@@ -220,6 +224,7 @@ pub async fn restore(db: &Db, actor: &Actor, id: i32) -> ApiResult<user::Model> 
             "The user's organization is deleted; restore it first",
         ));
     }
+    txn.forget_account(AccountChange::User(id)).await?;
     let user = rows::set_deleted_at(&txn, user, None).await?;
     let posts = super::post::cascade(&txn, actor, post::Column::UserId, id, Some(t), None).await?;
     rows::record_deletion(
