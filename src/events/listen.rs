@@ -111,7 +111,18 @@ async fn connect(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> 
     Ok(listener)
 }
 
+/// Turns the account cache off when the listener stops (its task ended or was aborted):
+/// nobody hears changes any more.
+struct Deaf<'a>(&'a Db);
+
+impl Drop for Deaf<'_> {
+    fn drop(&mut self) {
+        self.0.accounts().forget_all(false);
+    }
+}
+
 async fn listen(db: &Db, options: PgConnectOptions, commands: UnboundedSender<Command>) {
+    let _deaf = Deaf(db);
     let mut backoff = Duration::from_millis(100);
     loop {
         // Changes are not heard until the listener is connected: no account is cached.
