@@ -9,7 +9,9 @@
 //! Such a model is partial: it goes only to the `Post` objects of the selection it was
 //! read for (whose resolvers read only selected columns) and is never shared through a
 //! loader, where another selection could find it.
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select, sea_query::Expr,
+};
 
 use super::post::{self, Status};
 
@@ -107,7 +109,9 @@ impl Columns {
 pub fn select<E: EntityTrait>(select: Select<E>, columns: Columns) -> Select<E> {
     let mut select = select.select_only();
     for column in columns.iter() {
-        select = select.column(column);
+        // The plain column: `QuerySelect::column` builds the column's definition to look for
+        // an enum cast, and `posts` has no database enum (`status` is a string).
+        select = select.expr(Expr::col((post::Entity, column)));
     }
     select
 }

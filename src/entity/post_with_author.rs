@@ -7,6 +7,7 @@
 //! `USER_COLUMNS`.
 use sea_orm::{
     ConnectionTrait, DbErr, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
+    sea_query::Expr,
 };
 
 use super::{
@@ -44,7 +45,8 @@ pub async fn all(
     let mut select =
         post_columns::select(select, columns).join(JoinType::LeftJoin, post::Relation::Author.def());
     for column in USER_COLUMNS {
-        select = select.column(column);
+        // Plain columns, as in `post_columns::select` (`role` is a string, not an enum).
+        select = select.expr(Expr::col((user::Entity, column)));
     }
     db.query_all(&select.into_query())
         .await?
