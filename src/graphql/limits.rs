@@ -46,15 +46,16 @@ enum Multiplier {
     Ids,
 }
 
-/// The schema's fields: the named type each returns and how it multiplies its children.
+/// The schema's fields: the named type each returns and how it multiplies its children,
+/// by owner type, then field name (looked up with `&str`s: no key is built per field).
 #[derive(Default)]
 pub struct Shape {
-    fields: HashMap<(String, String), (String, Multiplier)>,
+    fields: HashMap<String, HashMap<String, (String, Multiplier)>>,
 }
 
 impl Shape {
     pub fn of_sdl(sdl: &str) -> Shape {
-        let mut fields = HashMap::new();
+        let mut fields: HashMap<String, HashMap<String, (String, Multiplier)>> = HashMap::new();
         let Ok(doc) = async_graphql::parser::parse_schema(sdl) else {
             return Shape { fields };
         };
@@ -83,10 +84,10 @@ impl Shape {
                 } else {
                     Multiplier::One
                 };
-                fields.insert(
-                    (owner.clone(), field.name.node.to_string()),
-                    (returns.to_string(), multiplier),
-                );
+                fields
+                    .entry(owner.clone())
+                    .or_default()
+                    .insert(field.name.node.to_string(), (returns.to_string(), multiplier));
             }
         }
         Shape { fields }
@@ -168,7 +169,8 @@ impl<'a> Measurer<'a> {
         let (returns, multiplier) = self
             .shape
             .fields
-            .get(&(ty.to_owned(), field.name.node.to_string()))
+            .get(ty)
+            .and_then(|fields| fields.get(field.name.node.as_str()))
             .map_or(("", Multiplier::One), |(r, m)| (r.as_str(), *m));
         let name = field.name.node.as_str();
         let of_connection = ty.ends_with("Connection");
