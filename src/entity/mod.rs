@@ -9,3 +9,4 @@ pub mod post_with_author;
 pub mod scope;
 pub mod tag;
 pub mod user;
+pub mod user_columns;

@@ -85,8 +85,8 @@ impl Columns {
         self.0 & Self::bit(column) != 0
     }
 
-    /// The columns of the set, in `ORDER`.
-    fn iter(self) -> impl Iterator<Item = post::Column> {
+    /// The columns of the set, in `ORDER` (the positions `decode` reads them at).
+    pub fn iter(self) -> impl Iterator<Item = post::Column> {
         ORDER
             .into_iter()
             .enumerate()

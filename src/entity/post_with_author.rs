@@ -4,7 +4,7 @@
 //! formatted and hashed anew for every column of every row: a fifth of the server's CPU
 //! on a page of 20 posts with their authors. Here the select lists the columns in a fixed
 //! order and the rows are read by index: the posts' as `post_columns` places them, then
-//! `USER_COLUMNS`.
+//! the author's as `user_columns` does.
 use sea_orm::{
     ConnectionTrait, DbErr, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
     sea_query::Expr,
@@ -13,21 +13,8 @@ use sea_orm::{
 use super::{
     post,
     post_columns::{self, Columns},
-    user,
+    user, user_columns,
 };
-
-const USER_COLUMNS: [user::Column; 10] = [
-    user::Column::Id,
-    user::Column::Username,
-    user::Column::Email,
-    user::Column::FullName,
-    user::Column::IsActive,
-    user::Column::OrganizationId,
-    user::Column::Role,
-    user::Column::CreatedAt,
-    user::Column::UpdatedAt,
-    user::Column::DeletedAt,
-];
 
 /// A post and its author (`None` if the author row is missing).
 pub struct PostWithAuthor {
@@ -44,8 +31,7 @@ pub async fn all(
 ) -> Result<Vec<PostWithAuthor>, DbErr> {
     let mut select =
         post_columns::select(select, columns).join(JoinType::LeftJoin, post::Relation::Author.def());
-    for column in USER_COLUMNS {
-        // Plain columns, as in `post_columns::select` (`role` is a string, not an enum).
+    for column in user_columns::COLUMNS {
         select = select.expr(Expr::col((user::Entity, column)));
     }
     db.query_all(&select.into_query())
@@ -57,21 +43,6 @@ pub async fn all(
 
 fn decode(row: &QueryResult, columns: Columns) -> Result<PostWithAuthor, DbErr> {
     let post = post_columns::decode(row, columns, 0)?;
-    let u = columns.len();
-    let author = match row.try_get_by_index::<Option<i32>>(u)? {
-        None => None,
-        Some(id) => Some(user::Model {
-            id,
-            username: row.try_get_by_index(u + 1)?,
-            email: row.try_get_by_index(u + 2)?,
-            full_name: row.try_get_by_index(u + 3)?,
-            is_active: row.try_get_by_index(u + 4)?,
-            organization_id: row.try_get_by_index(u + 5)?,
-            role: row.try_get_by_index(u + 6)?,
-            created_at: row.try_get_by_index(u + 7)?,
-            updated_at: row.try_get_by_index(u + 8)?,
-            deleted_at: row.try_get_by_index(u + 9)?,
-        }),
-    };
+    let author = user_columns::decode_optional(row, columns.len())?;
     Ok(PostWithAuthor { post, author })
 }

@@ -125,17 +125,33 @@ pub fn selects_rows(ctx: &async_graphql::Context<'_>) -> bool {
 /// `edges.node` and `nodes`, fragments included, `@skip`/`@include` not applied: a skipped
 /// field counts as selected).
 pub fn visit_node_fields(ctx: &async_graphql::Context<'_>, mut visit: impl FnMut(&str)) {
-    for field in ctx.field().selection_set() {
+    visit_nodes(ctx.field(), |field| visit(field.name()));
+}
+
+/// Calls `visit` with each field the nodes of `connection` select, as `visit_node_fields`.
+pub fn visit_nodes<'a>(
+    connection: async_graphql::SelectionField<'a>,
+    mut visit: impl FnMut(async_graphql::SelectionField<'a>),
+) {
+    for field in connection.selection_set() {
         match field.name() {
-            "nodes" => field.selection_set().for_each(|node| visit(node.name())),
+            "nodes" => field.selection_set().for_each(&mut visit),
             "edges" => {
                 for edge in field.selection_set().filter(|edge| edge.name() == "node") {
-                    edge.selection_set().for_each(|node| visit(node.name()));
+                    edge.selection_set().for_each(&mut visit);
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Whether a connection field's selection reads its rows (`selects_rows` of a field seen
+/// from its parent).
+pub fn field_selects_rows(connection: async_graphql::SelectionField<'_>) -> bool {
+    connection
+        .selection_set()
+        .any(|field| matches!(field.name(), "edges" | "nodes" | "pageInfo"))
 }
 
 /// Whether the connection's nodes select `field` (through `edges.node` or `nodes`,

@@ -1,4 +1,6 @@
 //! `User`: the object, its lists and its queries.
+use std::collections::HashMap;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -15,8 +17,8 @@ use super::{
 use crate::{
     entity::user,
     error::ApiError,
-    loaders::load_page,
-    query::PageArgs,
+    loaders::{children::primed_page, load_page},
+    query::{ChildList, PageArgs},
     service::{
         self,
         post::Parent,
@@ -185,15 +187,41 @@ pub async fn nested_connection(
     args: UserListArgs,
 ) -> Result<Conn<User>> {
     let loaders = loaders(ctx)?;
-    let page = load_page(
-        viewer(ctx)?,
-        loaders.user_pages(),
-        loaders.user_counts(),
-        organization_id,
-        UserChildren(args.into_list()),
-        selects_rows(ctx),
-    )
-    .await?;
+    let viewer = viewer(ctx)?;
+    let list = UserChildren(args.into_list());
+    // The nodes' `posts` read in the same statement, when both lists are ones their
+    // loaders would run (else each level reads its own, and says what it refuses).
+    let posts = selects_rows(ctx)
+        .then(|| post::posts_of_user_nodes(ctx))
+        .flatten()
+        .filter(|posts| posts.window().is_ok() && posts.select(viewer).is_ok())
+        .filter(|_| list.window().is_ok() && list.select(viewer).is_ok());
+    let Some(posts) = posts else {
+        let page = load_page(
+            viewer,
+            loaders.user_pages(),
+            loaders.user_counts(),
+            organization_id,
+            list,
+            selects_rows(ctx),
+        )
+        .await?;
+        return Ok(connection(page, User));
+    };
+    let rows = loaders
+        .users_with_posts()
+        .load_one((organization_id, list.clone(), posts.clone()))
+        .await
+        .map_err(ApiError::from)?
+        .unwrap_or_default();
+    let mut users = Vec::with_capacity(rows.len());
+    let mut pages = HashMap::with_capacity(rows.len());
+    for (user, user_posts) in rows {
+        pages.insert(user.id, user_posts);
+        users.push(user);
+    }
+    loaders.prime_posts(posts, pages);
+    let page = primed_page(viewer, loaders.user_counts(), organization_id, list, users)?;
     Ok(connection(page, User))
 }
 

@@ -51,7 +51,7 @@ fn by_list<L: ChildList>(keys: &[(i32, L)]) -> HashMap<&L, Vec<i32>> {
 type Model<L> = <<L as ChildList>::Entity as EntityTrait>::Model;
 
 /// The column each row of a page carries its parent's id in.
-const PARENT: &str = "blogql_parent_id";
+pub(super) const PARENT: &str = "blogql_parent_id";
 
 /// A row of a page, with the parent it was read for.
 struct WithParent<M> {
@@ -111,7 +111,7 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
 
 /// Parents per SQLite statement: each is one part of a `UNION ALL`, and SQLite allows
 /// at most 500 (`SQLITE_MAX_COMPOUND_SELECT`).
-const MAX_UNION_PARTS: usize = 400;
+pub(super) const MAX_UNION_PARTS: usize = 400;
 
 /// The pages of `parents` in one statement, for databases without `LATERAL` (SQLite): a
 /// `UNION ALL` of one `… WHERE parent = ? ORDER BY key, id LIMIT n` per parent, so each
@@ -125,6 +125,29 @@ fn limited_pages<L: ChildList>(
     parents: &[i32],
     backend: DbBackend,
 ) -> Result<Statement, ApiError> {
+    let (sort, _) = list.sort();
+    let order = window.order(&sort);
+    let union = limited_union(list, viewer, window, parents)?;
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(union, Alias::new("page"))
+        .order_by(
+            (Alias::new("page"), Alias::new(sort.column.as_str())),
+            order.clone(),
+        )
+        .order_by((Alias::new("page"), Alias::new(sort.id_column.as_str())), order)
+        .to_owned();
+    Ok(backend.build(&query))
+}
+
+/// The `UNION ALL` of `limited_pages` (each parent's page, with its `PARENT` column), in
+/// no particular order.
+pub(super) fn limited_union<L: ChildList>(
+    list: &L,
+    viewer: &Viewer,
+    window: &Window,
+    parents: &[i32],
+) -> Result<sea_orm::sea_query::SelectStatement, ApiError> {
     let (sort, _) = list.sort();
     let order = window.order(&sort);
     let mut union: Option<sea_orm::sea_query::SelectStatement> = None;
@@ -149,17 +172,7 @@ fn limited_pages<L: ChildList>(
             }
         }
     }
-    let union = union.ok_or_else(|| ApiError::Internal("a page of no parents".into()))?;
-    let query = Query::select()
-        .column(Asterisk)
-        .from_subquery(union, Alias::new("page"))
-        .order_by(
-            (Alias::new("page"), Alias::new(sort.column.as_str())),
-            order.clone(),
-        )
-        .order_by((Alias::new("page"), Alias::new(sort.id_column.as_str())), order)
-        .to_owned();
-    Ok(backend.build(&query))
+    union.ok_or_else(|| ApiError::Internal("a page of no parents".into()))
 }
 
 /// The pages of `parents` in one statement on PostgreSQL: for each parent, a `LATERAL`
@@ -272,6 +285,30 @@ pub async fn load_page<L: ChildList>(
     } else {
         Vec::new()
     };
+    Ok(page_of(window, counts, parent, list, rows))
+}
+
+/// One parent's page from rows read with another level (`loaders::nested`), in fetch
+/// order, after the checks `load_page` makes.
+pub fn primed_page<L: ChildList>(
+    viewer: &Viewer,
+    counts: &Arc<async_graphql::dataloader::DataLoader<ChildCounts<L>>>,
+    parent: i32,
+    list: L,
+    rows: Vec<Model<L>>,
+) -> Result<Page<Model<L>>, ApiError> {
+    let window = list.window()?;
+    list.select(viewer)?;
+    Ok(page_of(window, counts, parent, list, rows))
+}
+
+fn page_of<L: ChildList>(
+    window: Window,
+    counts: &Arc<async_graphql::dataloader::DataLoader<ChildCounts<L>>>,
+    parent: i32,
+    list: L,
+    rows: Vec<Model<L>>,
+) -> Page<Model<L>> {
     let (sort, key_of) = list.sort();
     let counts = counts.clone();
     let key = (parent, list.unpaged());
@@ -279,7 +316,7 @@ pub async fn load_page<L: ChildList>(
         let (counts, key) = (counts.clone(), key.clone());
         Box::pin(async move { Ok(counts.load_one(key).await?.unwrap_or(0)) })
     });
-    Ok(window.page(rows, sort.field, key_of, count))
+    window.page(rows, sort.field, key_of, count)
 }
 
 #[cfg(test)]

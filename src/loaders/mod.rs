@@ -2,10 +2,12 @@
 //! through the same tenant scope as a single read, and caching lasts one request.
 mod by_id;
 pub mod children;
+pub mod nested;
 mod tags;
 
 use std::{
-    sync::{Arc, OnceLock, atomic::AtomicU64},
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock, atomic::AtomicU64},
     time::Duration,
 };
 
@@ -15,6 +17,7 @@ use futures_util::future::BoxFuture;
 pub use self::{by_id::ById, children::load_page};
 use self::{
     children::{ChildCounts, ChildPages},
+    nested::UsersWithPosts,
     tags::PostTags,
 };
 use crate::{
@@ -46,6 +49,9 @@ pub struct Loaders {
     post_tags: OnceLock<DataLoader<PostTags>>,
     tag_post_pages: OnceLock<DataLoader<ChildPages<TagPosts>>>,
     tag_post_counts: OnceLock<Arc<DataLoader<ChildCounts<TagPosts>>>>,
+    users_with_posts: OnceLock<DataLoader<UsersWithPosts>>,
+    /// Posts pages read with their users (`nested`), for `User.posts` to take.
+    primed_posts: Mutex<HashMap<PostChildren, HashMap<i32, Vec<post::Model>>>>,
 }
 
 /// How a request's loaders are made: how long they collect keys (see
@@ -94,7 +100,28 @@ impl Loaders {
             post_tags: OnceLock::new(),
             tag_post_pages: OnceLock::new(),
             tag_post_counts: OnceLock::new(),
+            users_with_posts: OnceLock::new(),
+            primed_posts: Mutex::default(),
         }
+    }
+
+    /// Organizations' user pages with each user's posts page, in one statement.
+    pub fn users_with_posts(&self) -> &DataLoader<UsersWithPosts> {
+        self.users_with_posts
+            .get_or_init(|| self.factory.make(UsersWithPosts::new(&self.db, &self.viewer)))
+    }
+
+    /// Keeps the pages of posts list `list` read with their users (by user id) for
+    /// `take_posts`.
+    pub fn prime_posts(&self, list: PostChildren, pages: HashMap<i32, Vec<post::Model>>) {
+        if let Ok(mut primed) = self.primed_posts.lock() {
+            primed.entry(list).or_default().extend(pages);
+        }
+    }
+
+    /// The rows of `user`'s page of posts list `list`, if they were read with the user.
+    pub fn take_posts(&self, list: &PostChildren, user: i32) -> Option<Vec<post::Model>> {
+        self.primed_posts.lock().ok()?.get_mut(list)?.remove(&user)
     }
 
     pub fn organization(&self) -> &DataLoader<ById<organization::Entity>> {

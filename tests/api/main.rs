@@ -13,6 +13,7 @@ mod faults;
 mod hardening;
 mod hostile_input;
 mod integrity;
+mod nested_reads;
 mod pagination;
 mod permissions;
 mod persisted;

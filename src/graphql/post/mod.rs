@@ -1,10 +1,11 @@
 //! `Post`: the object, its lists and its queries (mutations in `mutation.rs`).
 mod mutation;
+mod nested;
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-pub use self::mutation::PostMutation;
+pub use self::{mutation::PostMutation, nested::posts_of_user_nodes};
 use super::{
     context::{db, loaders, viewer},
     enums::{OrderDirection, PostStatus},
@@ -17,7 +18,7 @@ use super::{
 use crate::{
     entity::{post, post_columns::Columns},
     error::ApiError,
-    loaders::load_page,
+    loaders::{children::primed_page, load_page},
     query::PageArgs,
     service::{
         self,
@@ -247,6 +248,13 @@ pub struct PostListArgs {
 impl PostListArgs {
     /// The service's list spec for a connection being resolved in `ctx`.
     fn into_list(self, ctx: &Context<'_>) -> Result<PostList, ApiError> {
+        let mut columns = Columns::REQUIRED;
+        visit_node_fields(ctx, |field| columns = with_column(columns, field));
+        self.into_list_with(columns, service::post::Engine::of(db(ctx)?))
+    }
+
+    /// The service's list spec for a connection whose nodes select `columns`.
+    fn into_list_with(self, columns: Columns, engine: service::post::Engine) -> Result<PostList, ApiError> {
         let filter = self.filter.unwrap_or_default().into_service()?;
         let order = match self.order_by {
             Some(order) => order,
@@ -269,12 +277,8 @@ impl PostListArgs {
             descending: order.direction.is_desc(),
             page: self.page,
             include_deleted: self.include_deleted,
-            columns: {
-                let mut columns = Columns::REQUIRED;
-                visit_node_fields(ctx, |field| columns = with_column(columns, field));
-                columns
-            },
-            engine: service::post::Engine::of(db(ctx)?),
+            columns,
+            engine,
         })
     }
 }
@@ -291,6 +295,10 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
         list: args.into_list(ctx)?.nested(),
     };
     let loaders = loaders(ctx)?;
+    if let Some(rows) = loaders.take_posts(&list, parent_id) {
+        let page = primed_page(viewer(ctx)?, loaders.post_counts(), parent_id, list, rows)?;
+        return Ok(connection(page, Post));
+    }
     let page = load_page(
         viewer(ctx)?,
         loaders.post_pages(),

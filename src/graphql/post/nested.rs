@@ -1,0 +1,68 @@
+//! The posts list `User.posts` will read, known from the user list above it (its
+//! look-ahead), so the users loader can read both levels in one statement
+//! (`loaders::nested`).
+use async_graphql::{Context, InputType, SelectionField};
+
+use super::{PostFilter, PostListArgs, PostOrder, with_column};
+use crate::{
+    entity::post_columns::Columns,
+    graphql::{
+        context::db,
+        pagination::{field_selects_rows, page_args, visit_nodes},
+    },
+    service::{self, post::PostChildren},
+};
+
+/// The posts list of each user of the user connection being resolved in `ctx`, when its
+/// nodes select exactly one `posts` field that reads rows and whose arguments parse as
+/// `User.posts` parses them; `None` otherwise (two `posts` with different arguments, a
+/// `{ totalCount }` alone, an argument the resolver would refuse), and `User.posts`
+/// then reads its own pages.
+pub fn posts_of_user_nodes(ctx: &Context<'_>) -> Option<PostChildren> {
+    let mut posts = Vec::new();
+    visit_nodes(ctx.field(), |field| {
+        if field.name() == "posts" {
+            posts.push(field);
+        }
+    });
+    let [field] = posts.as_slice() else {
+        return None;
+    };
+    if !field_selects_rows(*field) {
+        return None;
+    }
+    let args = arguments(*field)?;
+    let mut columns = Columns::REQUIRED;
+    visit_nodes(*field, |node| columns = with_column(columns, node.name()));
+    let engine = service::post::Engine::of(db(ctx).ok()?);
+    let list = args.into_list_with(columns, engine).ok()?.nested();
+    Some(PostChildren {
+        by_author: true,
+        list,
+    })
+}
+
+/// `User.posts`'s arguments as its resolver receives them.
+fn arguments(field: SelectionField<'_>) -> Option<PostListArgs> {
+    let (mut first, mut after, mut last, mut before) = (None, None, None, None);
+    let (mut filter, mut order_by, mut include_deleted) = (None, None, false);
+    for (name, value) in field.arguments().ok()? {
+        let value = Some(value);
+        match name.as_str() {
+            "first" => first = InputType::parse(value).ok()?,
+            "after" => after = InputType::parse(value).ok()?,
+            "last" => last = InputType::parse(value).ok()?,
+            "before" => before = InputType::parse(value).ok()?,
+            "filter" => filter = <Option<PostFilter>>::parse(value).ok()?,
+            "orderBy" => order_by = <Option<PostOrder>>::parse(value).ok()?,
+            "includeDeleted" => include_deleted = bool::parse(value).ok()?,
+            _ => return None,
+        }
+    }
+    Some(PostListArgs {
+        page: page_args(first, after, last, before),
+        filter,
+        order_by,
+        include_deleted,
+    })
+}

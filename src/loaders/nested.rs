@@ -1,0 +1,200 @@
+//! Two nested levels in one statement: `Organization.users → User.posts`.
+//!
+//! When the nodes of an organization's user list select `posts`, the users loader reads
+//! each organization's users and each user's posts page together: on PostgreSQL a
+//! `LATERAL` page of users per organization with a `LEFT JOIN LATERAL` page of posts per
+//! user; on SQLite the `UNION ALL` of per-organization user pages (`children`) joined with
+//! each user's posts through a correlated `id IN (… LIMIT n)`. Both levels go through the
+//! same scopes, filters, keyset bounds and limits as their own loaders. The posts pages
+//! are handed to the request's loaders (`Loaders::prime_posts`), where `User.posts` finds
+//! them; any shape this does not cover goes through the two loaders as before.
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{
+    Condition, ConnectionTrait, DbBackend, IdenStatic, JoinType, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, Statement,
+    sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement},
+};
+
+use super::children::{MAX_UNION_PARTS, PARENT, limited_union};
+use crate::{
+    auth::Viewer,
+    db::Db,
+    entity::{
+        post,
+        post_columns::{self, Columns},
+        user, user_columns,
+    },
+    error::ApiError,
+    query::{ChildList, ids::array_param},
+    service::{post::PostChildren, user::UserChildren},
+};
+
+/// A user of a page with the rows of their posts page (both in fetch order).
+pub type UserWithPosts = (user::Model, Vec<post::Model>);
+
+/// Key: (organization id, its users list, the posts list of each of those users).
+pub type Key = (i32, UserChildren, PostChildren);
+
+pub struct UsersWithPosts {
+    db: Db,
+    viewer: Viewer,
+}
+
+impl UsersWithPosts {
+    pub fn new(db: &Db, viewer: &Viewer) -> Self {
+        UsersWithPosts {
+            db: db.clone(),
+            viewer: viewer.clone(),
+        }
+    }
+}
+
+impl Loader<Key> for UsersWithPosts {
+    type Value = Vec<UserWithPosts>;
+    type Error = Arc<ApiError>;
+
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Self::Value>, Self::Error> {
+        let mut groups: HashMap<(&UserChildren, &PostChildren), Vec<i32>> = HashMap::new();
+        for (parent, users, posts) in keys {
+            groups.entry((users, posts)).or_default().push(*parent);
+        }
+        let mut pages = HashMap::new();
+        for ((users, posts), parents) in groups {
+            let backend = self.db.get_database_backend();
+            let chunk = match backend {
+                DbBackend::Postgres => parents.len().max(1),
+                _ => MAX_UNION_PARTS,
+            };
+            let mut rows = Vec::new();
+            for part in parents.chunks(chunk) {
+                let statement = statement(backend, &self.viewer, users, posts, part)?;
+                rows.extend(
+                    self.db
+                        .query_all_raw(statement)
+                        .await
+                        .map_err(|e| Arc::new(e.into()))?,
+                );
+            }
+            let columns = post_columns_of(posts);
+            let mut of_parent: HashMap<i32, Vec<UserWithPosts>> = HashMap::new();
+            for row in &rows {
+                let (parent, user, post) = decode(row, columns).map_err(|e| Arc::new(e.into()))?;
+                let users_of = of_parent.entry(parent).or_default();
+                // A user's rows are consecutive (the order is the users' first).
+                match users_of.last_mut() {
+                    Some((last, posts)) if last.id == user.id => posts.extend(post),
+                    _ => users_of.push((user, post.into_iter().collect())),
+                }
+            }
+            for parent in parents {
+                let value = of_parent.remove(&parent).unwrap_or_default();
+                pages.insert((parent, users.clone(), posts.clone()), value);
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// The post columns a nested posts list reads: every one, `content` only when selected.
+fn post_columns_of(posts: &PostChildren) -> Columns {
+    posts.list.columns
+}
+
+fn decode(
+    row: &QueryResult,
+    columns: Columns,
+) -> Result<(i32, user::Model, Option<post::Model>), sea_orm::DbErr> {
+    let parent = row.try_get_by_index(0)?;
+    let user = user_columns::decode_optional(row, 1)?
+        .ok_or_else(|| sea_orm::DbErr::Custom("a nested page row without its user".into()))?;
+    let start = 1 + user_columns::COLUMNS.len();
+    let post = match row.try_get_by_index::<Option<i32>>(start)? {
+        None => None,
+        Some(_) => Some(post_columns::decode(row, columns, start)?),
+    };
+    Ok((parent, user, post))
+}
+
+/// The one statement for `parents`' user pages with each user's posts page.
+fn statement(
+    backend: DbBackend,
+    viewer: &Viewer,
+    users: &UserChildren,
+    posts: &PostChildren,
+    parents: &[i32],
+) -> Result<Statement, ApiError> {
+    let user_window = users.window()?;
+    let post_window = posts.window()?;
+    let (user_sort, _) = users.sort();
+    let (post_sort, _) = posts.sort();
+    let page = Alias::new("page");
+    let sub = Alias::new("sub");
+    let mut outer = Query::select();
+    outer.expr(Expr::col((page.clone(), Alias::new(PARENT))));
+    for column in user_columns::COLUMNS {
+        outer.expr(Expr::col((page.clone(), Alias::new(column.as_str()))));
+    }
+    for column in post_columns_of(posts).iter() {
+        outer.expr(Expr::col((sub.clone(), Alias::new(column.as_str()))));
+    }
+    // This user's posts page: `posts.user_id = page.id`, bounded and limited like the
+    // posts loader's own pages.
+    let post_page = post_window
+        .bound(posts.select(viewer)?, &post_sort)
+        .filter(
+            posts
+                .parent()
+                .eq(Expr::col((page.clone(), Alias::new(user::Column::Id.as_str())))),
+        )
+        .order_by(post_sort.column, post_window.order(&post_sort))
+        .order_by(post_sort.id_column, post_window.order(&post_sort))
+        .limit(post_window.fetch_limit());
+    match backend {
+        DbBackend::Postgres => {
+            let parent = Alias::new("blogql_parent");
+            let user_page = user_window
+                .bound(users.select(viewer)?, &user_sort)
+                .filter(users.parent().eq(Expr::col((parent.clone(), parent.clone()))))
+                .expr_as(users.parent(), PARENT)
+                .order_by(user_sort.column, user_window.order(&user_sort))
+                .order_by(user_sort.id_column, user_window.order(&user_sort))
+                .limit(user_window.fetch_limit())
+                .into_query();
+            let unnest = Func::cust("unnest").arg(Expr::cust_with_expr(
+                "CAST($1 AS int4[])",
+                Expr::val(array_param(DbBackend::Postgres, parents)),
+            ));
+            let on = || Condition::all().add(Expr::cust("TRUE"));
+            outer
+                .from_function(unnest, parent)
+                .join_lateral(JoinType::InnerJoin, user_page, page.clone(), on())
+                .join_lateral(JoinType::LeftJoin, post_page.into_query(), sub.clone(), on());
+        }
+        _ => {
+            let union = limited_union(users, viewer, &user_window, parents)?;
+            let ids: SelectStatement = post_page.select_only().column(post::Column::Id).into_query();
+            outer.from_subquery(union, page.clone()).join_as(
+                JoinType::LeftJoin,
+                post::Entity,
+                sub.clone(),
+                Expr::col((sub.clone(), Alias::new(post::Column::Id.as_str()))).in_subquery(ids),
+            );
+        }
+    }
+    let user_order = user_window.order(&user_sort);
+    let post_order = post_window.order(&post_sort);
+    outer
+        .order_by(
+            (page.clone(), Alias::new(user_sort.column.as_str())),
+            user_order.clone(),
+        )
+        .order_by((page, Alias::new(user_sort.id_column.as_str())), user_order)
+        .order_by(
+            (sub.clone(), Alias::new(post_sort.column.as_str())),
+            post_order.clone(),
+        )
+        .order_by((sub, Alias::new(post_sort.id_column.as_str())), post_order);
+    Ok(backend.build(&outer))
+}
