@@ -9,7 +9,7 @@
 # calibration, whose length varies, is subtracted from each run). Kernel time is not
 # counted.
 #
-# Usage: bench/instructions.sh [BIN] [SHAPE a|c] [DB]   (defaults: target/release/blogql a blogql_bench)
+# Usage: bench/instructions.sh [BIN] [SHAPE a|b|c] [DB]   (defaults: target/release/blogql a blogql_bench)
 # Environment: N1 (100), N2 (400), PGHOST/PGPORT/PGUSER, KEEP (a directory to keep the two
 # callgrind outputs in, for `callgrind_annotate --inclusive=yes --diff`-style comparisons).
 set -euo pipefail
@@ -33,20 +33,24 @@ run() { # requests -> total instructions
         >"$OUT/server.$1.log" 2>&1 &
     local pid=$!
     for _ in $(seq 1 300); do curl -fs "127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-    python3 - "$SHAPE" "$1" "$PORT" <<'PY'
+    python3 - "$SHAPE" "$1" "$PORT" "$TOKEN" <<'PY'
 import json, random, sys, urllib.request
-shape, n, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+shape, n, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 random.seed(7)
 queries = {
     "a": ("query A($org: ID!) { posts(organizationId: $org, first: 20, filter: {status: PUBLISHED}) "
           "{ edges { node { id title createdAt author { username } } } } }", "org", 1000),
+    "b": ("query B($org: ID) { organization(id: $org) { name users(first: 10) { edges { node { username "
+          "posts(first: 5) { edges { node { id title createdAt } } } } } } } }", "org", 1000),
     "c": ("query C($id: ID!) { post(id: $id) { id title content viewCount createdAt } }", "id", 1000000),
 }
+headers = {"content-type": "application/json"}
+if shape == "b":  # as run.sh's (b): a platform admin
+    headers["authorization"] = "Bearer " + token
 query, var, top = queries[shape]
 for _ in range(n):
     body = json.dumps({"query": query, "variables": {var: str(random.randint(1, top))}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body, headers=headers)
     response = urllib.request.urlopen(request).read()
     assert b'"errors"' not in response, response
 PY
@@ -61,6 +65,7 @@ PY
     echo $(( total - ${calibration:-0} ))
 }
 
+TOKEN=$("$BIN" token --platform-admin --jwt-secret instructions-bench-secret-0123456789 --ttl 2h)
 first=$(run "$N1")
 second=$(run "$N2")
 echo "shape $SHAPE: $(( (second - first) / (N2 - N1) )) instructions per request ($BIN)"
