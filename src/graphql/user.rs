@@ -194,9 +194,9 @@ pub async fn nested_connection(
     let posts = selects_rows(ctx)
         .then(|| post::posts_of_user_nodes(ctx))
         .flatten()
-        .filter(|posts| posts.window().is_ok() && posts.select(viewer).is_ok())
+        .filter(|(posts, _)| posts.window().is_ok() && posts.select(viewer).is_ok())
         .filter(|_| list.window().is_ok() && list.select(viewer).is_ok());
-    let Some(posts) = posts else {
+    let Some((posts, columns)) = posts else {
         let page = load_page(
             viewer,
             loaders.user_pages(),
@@ -210,7 +210,7 @@ pub async fn nested_connection(
     };
     let rows = loaders
         .users_with_posts()
-        .load_one((organization_id, list.clone(), posts.clone()))
+        .load_one((organization_id, list.clone(), posts.clone(), columns))
         .await
         .map_err(ApiError::from)?
         .unwrap_or_default();
@@ -221,7 +221,7 @@ pub async fn nested_connection(
         users.push(user);
     }
     loaders.prime_posts(posts, pages);
-    let page = primed_page(viewer, loaders.user_counts(), organization_id, list, users)?;
+    let page = primed_page(loaders.user_counts(), organization_id, list, users)?;
     Ok(connection(page, User))
 }
 

@@ -289,16 +289,15 @@ pub async fn load_page<L: ChildList>(
 }
 
 /// One parent's page from rows read with another level (`loaders::nested`), in fetch
-/// order, after the checks `load_page` makes.
+/// order. The caller has made `load_page`'s checks (`list.select(viewer)` builds the whole
+/// query: once per list, not once per parent).
 pub fn primed_page<L: ChildList>(
-    viewer: &Viewer,
     counts: &Arc<async_graphql::dataloader::DataLoader<ChildCounts<L>>>,
     parent: i32,
     list: L,
     rows: Vec<Model<L>>,
 ) -> Result<Page<Model<L>>, ApiError> {
     let window = list.window()?;
-    list.select(viewer)?;
     Ok(page_of(window, counts, parent, list, rows))
 }
 

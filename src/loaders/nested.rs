@@ -7,7 +7,9 @@
 //! each user's posts through a correlated `id IN (… LIMIT n)`. Both levels go through the
 //! same scopes, filters, keyset bounds and limits as their own loaders. The posts pages
 //! are handed to the request's loaders (`Loaders::prime_posts`), where `User.posts` finds
-//! them; any shape this does not cover goes through the two loaders as before.
+//! them; any shape this does not cover goes through the two loaders as before. Only the
+//! post columns the selection reads are read (`post_columns`): the pages go to that one
+//! `posts` field and nowhere else.
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
@@ -34,8 +36,9 @@ use crate::{
 /// A user of a page with the rows of their posts page (both in fetch order).
 pub type UserWithPosts = (user::Model, Vec<post::Model>);
 
-/// Key: (organization id, its users list, the posts list of each of those users).
-pub type Key = (i32, UserChildren, PostChildren);
+/// Key: (organization id, its users list, the posts list of each of those users, the post
+/// columns the posts' selection reads).
+pub type Key = (i32, UserChildren, PostChildren, Columns);
 
 pub struct UsersWithPosts {
     db: Db,
@@ -56,12 +59,12 @@ impl Loader<Key> for UsersWithPosts {
     type Error = Arc<ApiError>;
 
     async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Self::Value>, Self::Error> {
-        let mut groups: HashMap<(&UserChildren, &PostChildren), Vec<i32>> = HashMap::new();
-        for (parent, users, posts) in keys {
-            groups.entry((users, posts)).or_default().push(*parent);
+        let mut groups: HashMap<(&UserChildren, &PostChildren, Columns), Vec<i32>> = HashMap::new();
+        for (parent, users, posts, columns) in keys {
+            groups.entry((users, posts, *columns)).or_default().push(*parent);
         }
         let mut pages = HashMap::new();
-        for ((users, posts), parents) in groups {
+        for ((users, posts, columns), parents) in groups {
             let backend = self.db.get_database_backend();
             let chunk = match backend {
                 DbBackend::Postgres => parents.len().max(1),
@@ -69,7 +72,7 @@ impl Loader<Key> for UsersWithPosts {
             };
             let mut rows = Vec::new();
             for part in parents.chunks(chunk) {
-                let statement = statement(backend, &self.viewer, users, posts, part)?;
+                let statement = statement(backend, &self.viewer, users, posts, columns, part)?;
                 rows.extend(
                     self.db
                         .query_all_raw(statement)
@@ -77,44 +80,44 @@ impl Loader<Key> for UsersWithPosts {
                         .map_err(|e| Arc::new(e.into()))?,
                 );
             }
-            let columns = post_columns_of(posts);
             let mut of_parent: HashMap<i32, Vec<UserWithPosts>> = HashMap::new();
             for row in &rows {
-                let (parent, user, post) = decode(row, columns).map_err(|e| Arc::new(e.into()))?;
-                let users_of = of_parent.entry(parent).or_default();
-                // A user's rows are consecutive (the order is the users' first).
-                match users_of.last_mut() {
-                    Some((last, posts)) if last.id == user.id => posts.extend(post),
-                    _ => users_of.push((user, post.into_iter().collect())),
-                }
+                add_row(&mut of_parent, row, columns).map_err(|e| Arc::new(e.into()))?;
             }
             for parent in parents {
                 let value = of_parent.remove(&parent).unwrap_or_default();
-                pages.insert((parent, users.clone(), posts.clone()), value);
+                pages.insert((parent, users.clone(), posts.clone(), columns), value);
             }
         }
         Ok(pages)
     }
 }
 
-/// The post columns a nested posts list reads: every one, `content` only when selected.
-fn post_columns_of(posts: &PostChildren) -> Columns {
-    posts.list.columns
-}
-
-fn decode(
+/// Adds a row (a user, and one of their posts or none) to its organization's users. A
+/// user's rows are consecutive (the order is the users' first), and the user's columns
+/// are decoded once, from their first row.
+fn add_row(
+    of_parent: &mut HashMap<i32, Vec<UserWithPosts>>,
     row: &QueryResult,
     columns: Columns,
-) -> Result<(i32, user::Model, Option<post::Model>), sea_orm::DbErr> {
+) -> Result<(), sea_orm::DbErr> {
     let parent = row.try_get_by_index(0)?;
-    let user = user_columns::decode_optional(row, 1)?
-        .ok_or_else(|| sea_orm::DbErr::Custom("a nested page row without its user".into()))?;
+    let user_id: i32 = row.try_get_by_index(1)?;
     let start = 1 + user_columns::COLUMNS.len();
     let post = match row.try_get_by_index::<Option<i32>>(start)? {
         None => None,
         Some(_) => Some(post_columns::decode(row, columns, start)?),
     };
-    Ok((parent, user, post))
+    let users_of = of_parent.entry(parent).or_default();
+    match users_of.last_mut() {
+        Some((last, posts)) if last.id == user_id => posts.extend(post),
+        _ => {
+            let user = user_columns::decode_optional(row, 1)?
+                .ok_or_else(|| sea_orm::DbErr::Custom("a nested page row without its user".into()))?;
+            users_of.push((user, post.into_iter().collect()));
+        }
+    }
+    Ok(())
 }
 
 /// The one statement for `parents`' user pages with each user's posts page.
@@ -123,6 +126,7 @@ fn statement(
     viewer: &Viewer,
     users: &UserChildren,
     posts: &PostChildren,
+    columns: Columns,
     parents: &[i32],
 ) -> Result<Statement, ApiError> {
     let user_window = users.window()?;
@@ -136,7 +140,7 @@ fn statement(
     for column in user_columns::COLUMNS {
         outer.expr(Expr::col((page.clone(), Alias::new(column.as_str()))));
     }
-    for column in post_columns_of(posts).iter() {
+    for column in columns.iter() {
         outer.expr(Expr::col((sub.clone(), Alias::new(column.as_str()))));
     }
     // This user's posts page: `posts.user_id = page.id`, bounded and limited like the

@@ -296,7 +296,7 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
     };
     let loaders = loaders(ctx)?;
     if let Some(rows) = loaders.take_posts(&list, parent_id) {
-        let page = primed_page(viewer(ctx)?, loaders.post_counts(), parent_id, list, rows)?;
+        let page = primed_page(loaders.post_counts(), parent_id, list, rows)?;
         return Ok(connection(page, Post));
     }
     let page = load_page(

@@ -13,12 +13,13 @@ use crate::{
     service::{self, post::PostChildren},
 };
 
-/// The posts list of each user of the user connection being resolved in `ctx`, when its
+/// The posts list of each user of the user connection being resolved in `ctx` (with the
+/// post columns its selection reads), when its
 /// nodes select exactly one `posts` field that reads rows and whose arguments parse as
 /// `User.posts` parses them; `None` otherwise (two `posts` with different arguments, a
 /// `{ totalCount }` alone, an argument the resolver would refuse), and `User.posts`
 /// then reads its own pages.
-pub fn posts_of_user_nodes(ctx: &Context<'_>) -> Option<PostChildren> {
+pub fn posts_of_user_nodes(ctx: &Context<'_>) -> Option<(PostChildren, Columns)> {
     let mut posts = Vec::new();
     visit_nodes(ctx.field(), |field| {
         if field.name() == "posts" {
@@ -35,11 +36,13 @@ pub fn posts_of_user_nodes(ctx: &Context<'_>) -> Option<PostChildren> {
     let mut columns = Columns::REQUIRED;
     visit_nodes(*field, |node| columns = with_column(columns, node.name()));
     let engine = service::post::Engine::of(db(ctx).ok()?);
-    let list = args.into_list_with(columns, engine).ok()?.nested();
-    Some(PostChildren {
+    let list = args.into_list_with(columns, engine).ok()?;
+    let read = list.read_columns();
+    let list = PostChildren {
         by_author: true,
-        list,
-    })
+        list: list.nested(),
+    };
+    Some((list, read))
 }
 
 /// `User.posts`'s arguments as its resolver receives them.
