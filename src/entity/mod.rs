@@ -1,6 +1,7 @@
 //! SeaORM entities, and the scoped query builders every read starts from.
 pub mod audit_log;
 pub mod organization;
+pub mod organization_columns;
 pub mod post;
 pub mod post_columns;
 pub mod post_event;

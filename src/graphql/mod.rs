@@ -13,6 +13,7 @@ pub mod mutation;
 pub mod node;
 pub mod order;
 pub mod organization;
+mod organization_read;
 pub mod pagination;
 pub mod persisted;
 pub mod post;

@@ -253,7 +253,10 @@ impl OrganizationQuery {
         let org = match (id, slug) {
             (Some(id), None) => {
                 let id = ids::decode(&id, Kind::Organization, "id")?;
-                service::organization::by_id(db, viewer, id).await?
+                match super::organization_read::with_users_and_posts(ctx, id).await? {
+                    Some(org) => org,
+                    None => service::organization::by_id(db, viewer, id).await?,
+                }
             }
             (None, Some(slug)) => service::organization::by_slug(db, viewer, &slug).await?,
             _ => return Err(ApiError::bad_input("id", "Pass exactly one of `id` and `slug`").into()),

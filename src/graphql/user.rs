@@ -152,7 +152,7 @@ pub struct UserListArgs {
 }
 
 impl UserListArgs {
-    fn into_list(self) -> UserList {
+    pub(super) fn into_list(self) -> UserList {
         let filter = self.filter.unwrap_or_default();
         let order = self.order_by.unwrap_or_default();
         UserList {
@@ -189,6 +189,11 @@ pub async fn nested_connection(
     let loaders = loaders(ctx)?;
     let viewer = viewer(ctx)?;
     let list = UserChildren(args.into_list());
+    // Read with the organization (`organization(id:)`), posts included.
+    if let Some(users) = loaders.take_users(&list, organization_id) {
+        let page = primed_page(loaders.user_counts(), organization_id, list, users)?;
+        return Ok(connection(page, User));
+    }
     // The nodes' `posts` read in the same statement, when both lists are ones their
     // loaders would run (else each level reads its own, and says what it refuses).
     let posts = selects_rows(ctx)

@@ -52,6 +52,8 @@ pub struct Loaders {
     users_with_posts: OnceLock<DataLoader<UsersWithPosts>>,
     /// Posts pages read with their users (`nested`), for `User.posts` to take.
     primed_posts: Mutex<HashMap<PostChildren, HashMap<i32, Vec<post::Model>>>>,
+    /// Users pages read with their organization, for `Organization.users` to take.
+    primed_users: Mutex<HashMap<UserChildren, HashMap<i32, Vec<user::Model>>>>,
 }
 
 /// How a request's loaders are made: how long they collect keys (see
@@ -102,6 +104,7 @@ impl Loaders {
             tag_post_counts: OnceLock::new(),
             users_with_posts: OnceLock::new(),
             primed_posts: Mutex::default(),
+            primed_users: Mutex::default(),
         }
     }
 
@@ -117,6 +120,23 @@ impl Loaders {
         if let Ok(mut primed) = self.primed_posts.lock() {
             primed.entry(list).or_default().extend(pages);
         }
+    }
+
+    /// Keeps organization `organization`'s page of users list `list`, read with it, for
+    /// `take_users`.
+    pub fn prime_users(&self, list: UserChildren, organization: i32, rows: Vec<user::Model>) {
+        if let Ok(mut primed) = self.primed_users.lock() {
+            primed.entry(list).or_default().insert(organization, rows);
+        }
+    }
+
+    /// The rows of `organization`'s page of users list `list`, if they were read with it.
+    pub fn take_users(&self, list: &UserChildren, organization: i32) -> Option<Vec<user::Model>> {
+        self.primed_users
+            .lock()
+            .ok()?
+            .get_mut(list)?
+            .remove(&organization)
     }
 
     /// The rows of `user`'s page of posts list `list`, if they were read with the user.

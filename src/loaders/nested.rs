@@ -14,8 +14,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    Condition, ConnectionTrait, DbBackend, IdenStatic, JoinType, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, IdenStatic, JoinType, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Statement,
     sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement},
 };
 
@@ -24,8 +24,9 @@ use crate::{
     auth::Viewer,
     db::Db,
     entity::{
-        post,
+        organization, organization_columns, post,
         post_columns::{self, Columns},
+        scope::{self, Deleted},
         user, user_columns,
     },
     error::ApiError,
@@ -72,7 +73,14 @@ impl Loader<Key> for UsersWithPosts {
             };
             let mut rows = Vec::new();
             for part in parents.chunks(chunk) {
-                let statement = statement(backend, &self.viewer, users, posts, columns, part)?;
+                let statement = statement(
+                    backend,
+                    &self.viewer,
+                    Source::Parents(part),
+                    users,
+                    posts,
+                    columns,
+                )?;
                 rows.extend(
                     self.db
                         .query_all_raw(statement)
@@ -82,7 +90,7 @@ impl Loader<Key> for UsersWithPosts {
             }
             let mut of_parent: HashMap<i32, Vec<UserWithPosts>> = HashMap::new();
             for row in &rows {
-                add_row(&mut of_parent, row, columns).map_err(|e| Arc::new(e.into()))?;
+                add_row(&mut of_parent, row, 0, columns).map_err(|e| Arc::new(e.into()))?;
             }
             for parent in parents {
                 let value = of_parent.remove(&parent).unwrap_or_default();
@@ -93,17 +101,22 @@ impl Loader<Key> for UsersWithPosts {
     }
 }
 
-/// Adds a row (a user, and one of their posts or none) to its organization's users. A
-/// user's rows are consecutive (the order is the users' first), and the user's columns
-/// are decoded once, from their first row.
+/// Adds a row (a user, and one of their posts or none) to its organization's users; the
+/// row's parent, user and post columns start at `at`. A user's rows are consecutive (the
+/// order is the users' first), and the user's columns are decoded once, from their
+/// first row. A row without a user (an organization with none, read by
+/// `organization_with_users`) adds nothing.
 fn add_row(
     of_parent: &mut HashMap<i32, Vec<UserWithPosts>>,
     row: &QueryResult,
+    at: usize,
     columns: Columns,
 ) -> Result<(), sea_orm::DbErr> {
-    let parent = row.try_get_by_index(0)?;
-    let user_id: i32 = row.try_get_by_index(1)?;
-    let start = 1 + user_columns::COLUMNS.len();
+    let Some(user_id) = row.try_get_by_index::<Option<i32>>(at + 1)? else {
+        return Ok(());
+    };
+    let parent = row.try_get_by_index(at)?;
+    let start = at + 1 + user_columns::COLUMNS.len();
     let post = match row.try_get_by_index::<Option<i32>>(start)? {
         None => None,
         Some(_) => Some(post_columns::decode(row, columns, start)?),
@@ -112,7 +125,7 @@ fn add_row(
     match users_of.last_mut() {
         Some((last, posts)) if last.id == user_id => posts.extend(post),
         _ => {
-            let user = user_columns::decode_optional(row, 1)?
+            let user = user_columns::decode_optional(row, at + 1)?
                 .ok_or_else(|| sea_orm::DbErr::Custom("a nested page row without its user".into()))?;
             users_of.push((user, post.into_iter().collect()));
         }
@@ -120,14 +133,47 @@ fn add_row(
     Ok(())
 }
 
-/// The one statement for `parents`' user pages with each user's posts page.
-fn statement(
-    backend: DbBackend,
+/// The organization `id` if `viewer` may see it, with its page of users `users` and each
+/// user's page of posts `posts` (reading `columns`), all in one statement: `None` when
+/// the organization is not visible. The caller has checked both lists.
+pub async fn organization_with_users(
+    db: &Db,
     viewer: &Viewer,
+    id: i32,
     users: &UserChildren,
     posts: &PostChildren,
     columns: Columns,
-    parents: &[i32],
+) -> Result<Option<(organization::Model, Vec<UserWithPosts>)>, ApiError> {
+    let backend = db.get_database_backend();
+    let statement = statement(backend, viewer, Source::Organization(id), users, posts, columns)?;
+    let rows = db.query_all_raw(statement).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let org = organization_columns::decode(first, 0)?;
+    let mut of_parent = HashMap::new();
+    for row in &rows {
+        add_row(&mut of_parent, row, organization_columns::COLUMNS.len(), columns)?;
+    }
+    Ok(Some((org, of_parent.remove(&id).unwrap_or_default())))
+}
+
+/// What the users pages hang from.
+enum Source<'a> {
+    /// Organizations by id (a batch of `Organization.users`).
+    Parents(&'a [i32]),
+    /// One organization, read in the same statement (`organization(id:)`).
+    Organization(i32),
+}
+
+/// The one statement for the user pages with each user's posts page.
+fn statement(
+    backend: DbBackend,
+    viewer: &Viewer,
+    source: Source<'_>,
+    users: &UserChildren,
+    posts: &PostChildren,
+    columns: Columns,
 ) -> Result<Statement, ApiError> {
     let user_window = users.window()?;
     let post_window = posts.window()?;
@@ -136,6 +182,46 @@ fn statement(
     let page = Alias::new("page");
     let sub = Alias::new("sub");
     let mut outer = Query::select();
+    let on = || Condition::all().add(Expr::cust("TRUE"));
+    match source {
+        Source::Parents(parents) if backend == DbBackend::Postgres => {
+            let parent = Alias::new("blogql_parent");
+            let user_page = user_window
+                .bound(users.select(viewer)?, &user_sort)
+                .filter(users.parent().eq(Expr::col((parent.clone(), parent.clone()))))
+                .expr_as(users.parent(), PARENT)
+                .order_by(user_sort.column, user_window.order(&user_sort))
+                .order_by(user_sort.id_column, user_window.order(&user_sort))
+                .limit(user_window.fetch_limit())
+                .into_query();
+            let unnest = Func::cust("unnest").arg(Expr::cust_with_expr(
+                "CAST($1 AS int4[])",
+                Expr::val(array_param(DbBackend::Postgres, parents)),
+            ));
+            outer.from_function(unnest, parent).join_lateral(
+                JoinType::InnerJoin,
+                user_page,
+                page.clone(),
+                on(),
+            );
+        }
+        Source::Parents(parents) => {
+            outer.from_subquery(limited_union(users, viewer, &user_window, parents)?, page.clone());
+        }
+        Source::Organization(id) => {
+            let org = Alias::new("org");
+            let scoped = scope::organizations(viewer, Deleted::Exclude)
+                .filter(organization::Column::Id.eq(id))
+                .into_query();
+            for column in organization_columns::COLUMNS {
+                outer.expr(Expr::col((org.clone(), Alias::new(column.as_str()))));
+            }
+            let user_page = limited_union(users, viewer, &user_window, &[id])?;
+            outer
+                .from_subquery(scoped, org)
+                .join_subquery(JoinType::LeftJoin, user_page, page.clone(), on());
+        }
+    }
     outer.expr(Expr::col((page.clone(), Alias::new(PARENT))));
     for column in user_columns::COLUMNS {
         outer.expr(Expr::col((page.clone(), Alias::new(column.as_str()))));
@@ -157,29 +243,11 @@ fn statement(
         .limit(post_window.fetch_limit());
     match backend {
         DbBackend::Postgres => {
-            let parent = Alias::new("blogql_parent");
-            let user_page = user_window
-                .bound(users.select(viewer)?, &user_sort)
-                .filter(users.parent().eq(Expr::col((parent.clone(), parent.clone()))))
-                .expr_as(users.parent(), PARENT)
-                .order_by(user_sort.column, user_window.order(&user_sort))
-                .order_by(user_sort.id_column, user_window.order(&user_sort))
-                .limit(user_window.fetch_limit())
-                .into_query();
-            let unnest = Func::cust("unnest").arg(Expr::cust_with_expr(
-                "CAST($1 AS int4[])",
-                Expr::val(array_param(DbBackend::Postgres, parents)),
-            ));
-            let on = || Condition::all().add(Expr::cust("TRUE"));
-            outer
-                .from_function(unnest, parent)
-                .join_lateral(JoinType::InnerJoin, user_page, page.clone(), on())
-                .join_lateral(JoinType::LeftJoin, post_page.into_query(), sub.clone(), on());
+            outer.join_lateral(JoinType::LeftJoin, post_page.into_query(), sub.clone(), on());
         }
         _ => {
-            let union = limited_union(users, viewer, &user_window, parents)?;
             let ids: SelectStatement = post_page.select_only().column(post::Column::Id).into_query();
-            outer.from_subquery(union, page.clone()).join_as(
+            outer.join_as(
                 JoinType::LeftJoin,
                 post::Entity,
                 sub.clone(),

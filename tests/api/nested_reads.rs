@@ -1,6 +1,7 @@
-//! `Organization.users → User.posts` read in one statement (`loaders::nested`): the same
-//! pages as when each level reads its own (what a second `posts` field under the users
-//! forces), for every kind of posts argument, on both databases.
+//! `organization(id:) → users → posts` read in one statement, and `Organization.users →
+//! User.posts` under `organizations` in one (`loaders::nested`): the same pages as when
+//! each level reads its own (what a second `posts` field under the users forces), for
+//! every kind of argument, on both databases.
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -100,6 +101,23 @@ async fn users_and_their_posts_come_in_one_statement_with_the_same_pages() {
                 assert_eq!(again, node["posts"], "{users} {posts}: the twins differ");
             }
             assert_eq!(users_of(&together), apart, "users{users} posts{posts}, org {org}");
+            // The same organization under `organizations` (the users loader's batch path).
+            let listed = query(users, posts, false).replace(
+                "query($org: ID!) { organization(id: $org) {",
+                "{ organizations(first: 2) { nodes { databaseId",
+            ) + " }";
+            let data = app.ok(&listed, json!({}), Some(&app.platform_token())).await;
+            let node = data["organizations"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["databaseId"] == json!(org))
+                .unwrap()
+                .clone();
+            assert_eq!(
+                node["users"], apart,
+                "organizations: users{users} posts{posts}, org {org}"
+            );
             // The organization, then users and posts together (counts are their own);
             // apart: the organization, the users, the posts.
             assert!(
@@ -137,7 +155,7 @@ async fn users_and_their_posts_come_in_one_statement_with_the_same_pages() {
 }
 
 #[tokio::test]
-async fn the_nested_shape_runs_two_statements() {
+async fn the_nested_shape_runs_one_statement() {
     let app = TestApp::spawn_with(BATCHING).await;
     let orgs = seed(&app).await;
     let shape = "query($org: ID!) { organization(id: $org) { name users(first: 10) { edges { node { username \
@@ -147,8 +165,8 @@ async fn the_nested_shape_runs_two_statements() {
         data["organization"]["users"]["edges"].as_array().map(Vec::len),
         Some(5)
     );
-    // The organization; its users with their posts.
-    assert_eq!(n, 2, "{n} statements");
+    // The organization with its users and their posts.
+    assert_eq!(n, 1, "{n} statements");
     // Every organization's users and posts: still one statement for both levels.
     let all = "{ organizations(first: 10) { nodes { name users(first: 3) { nodes { username posts(first: 2) { nodes { title } } } } } } }";
     let before = app.statement_count();

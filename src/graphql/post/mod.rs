@@ -5,7 +5,10 @@ mod nested;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-pub use self::{mutation::PostMutation, nested::posts_of_user_nodes};
+pub use self::{
+    mutation::PostMutation,
+    nested::{posts_of_user_nodes, posts_of_user_nodes_in},
+};
 use super::{
     context::{db, loaders, viewer},
     enums::{OrderDirection, PostStatus},

@@ -20,8 +20,17 @@ use crate::{
 /// `{ totalCount }` alone, an argument the resolver would refuse), and `User.posts`
 /// then reads its own pages.
 pub fn posts_of_user_nodes(ctx: &Context<'_>) -> Option<(PostChildren, Columns)> {
+    posts_of_user_nodes_in(ctx, ctx.field())
+}
+
+/// `posts_of_user_nodes` for the user connection `users` (a field below the one `ctx`
+/// resolves, say).
+pub fn posts_of_user_nodes_in(
+    ctx: &Context<'_>,
+    users: SelectionField<'_>,
+) -> Option<(PostChildren, Columns)> {
     let mut posts = Vec::new();
-    visit_nodes(ctx.field(), |field| {
+    visit_nodes(users, |field| {
         if field.name() == "posts" {
             posts.push(field);
         }

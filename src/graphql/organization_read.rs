@@ -1,0 +1,95 @@
+//! `organization(id:)` with its users and their posts in one statement, when its
+//! look-ahead shows exactly that shape (`loaders::nested::organization_with_users`); the
+//! users and posts pages are handed to the request's loaders, where `Organization.users`
+//! and `User.posts` take them.
+use std::collections::HashMap;
+
+use async_graphql::{Context, InputType, SelectionField};
+
+use super::{
+    context::{db, loaders, viewer},
+    pagination::{field_selects_rows, page_args},
+    post::posts_of_user_nodes_in,
+    user::{UserFilter, UserListArgs, UserOrder},
+};
+use crate::{
+    entity::{organization, post_columns::Columns},
+    error::ApiError,
+    loaders::nested,
+    query::ChildList,
+    service::{post::PostChildren, user::UserChildren},
+};
+
+/// Organization `id` read with its users and their posts, if the selection being resolved
+/// in `ctx` is that shape and both lists are ones their loaders would run; `Ok(None)` when
+/// it is not (the caller reads the organization alone, and each level reads its own).
+/// `Ok(Some(None))`: the organization is not visible.
+pub async fn with_users_and_posts(
+    ctx: &Context<'_>,
+    id: i32,
+) -> Result<Option<Option<organization::Model>>, ApiError> {
+    let Some((users, posts, columns)) = plan(ctx) else {
+        return Ok(None);
+    };
+    let (db, viewer, loaders) = (db(ctx)?, viewer(ctx)?, loaders(ctx)?);
+    let Some((org, rows)) = nested::organization_with_users(db, viewer, id, &users, &posts, columns).await?
+    else {
+        return Ok(Some(None));
+    };
+    let mut page = Vec::with_capacity(rows.len());
+    let mut pages = HashMap::with_capacity(rows.len());
+    for (user, user_posts) in rows {
+        pages.insert(user.id, user_posts);
+        page.push(user);
+    }
+    loaders.prime_posts(posts, pages);
+    loaders.prime_users(users, org.id, page);
+    Ok(Some(Some(org)))
+}
+
+/// The users list and the posts list (with the columns it reads), when the selection has
+/// exactly one `users` that reads rows and whose nodes have one `posts` of the kind
+/// `posts_of_user_nodes` takes, and both lists pass their loaders' checks.
+fn plan(ctx: &Context<'_>) -> Option<(UserChildren, PostChildren, Columns)> {
+    let this = ctx.field();
+    let mut users = this.selection_set().filter(|field| field.name() == "users");
+    let (Some(field), None) = (users.next(), users.next()) else {
+        return None;
+    };
+    if !field_selects_rows(field) {
+        return None;
+    }
+    let list = UserChildren(arguments(field)?.into_list());
+    let (posts, columns) = posts_of_user_nodes_in(ctx, field)?;
+    let viewer = viewer(ctx).ok()?;
+    let valid = list.window().is_ok()
+        && list.select(viewer).is_ok()
+        && posts.window().is_ok()
+        && posts.select(viewer).is_ok();
+    valid.then_some((list, posts, columns))
+}
+
+/// `Organization.users`'s arguments as its resolver receives them.
+fn arguments(field: SelectionField<'_>) -> Option<UserListArgs> {
+    let (mut first, mut after, mut last, mut before) = (None, None, None, None);
+    let (mut filter, mut order_by, mut include_deleted) = (None, None, false);
+    for (name, value) in field.arguments().ok()? {
+        let value = Some(value);
+        match name.as_str() {
+            "first" => first = InputType::parse(value).ok()?,
+            "after" => after = InputType::parse(value).ok()?,
+            "last" => last = InputType::parse(value).ok()?,
+            "before" => before = InputType::parse(value).ok()?,
+            "filter" => filter = <Option<UserFilter>>::parse(value).ok()?,
+            "orderBy" => order_by = <Option<UserOrder>>::parse(value).ok()?,
+            "includeDeleted" => include_deleted = bool::parse(value).ok()?,
+            _ => return None,
+        }
+    }
+    Some(UserListArgs {
+        page: page_args(first, after, last, before),
+        filter,
+        order_by,
+        include_deleted,
+    })
+}
