@@ -174,18 +174,18 @@ impl<'a> Plan<'a> {
     fn apply(&self, value: &mut Value, context: &Context<'a>) {
         match value {
             Value::List(items) => items.iter_mut().for_each(|item| self.apply(item, context)),
-            Value::Object(map) => {
-                let type_name = match map.shift_remove(TYPE_KEY) {
-                    Some(Value::String(name)) => Some(name),
-                    _ => None,
-                };
-                match (&self.typed, type_name) {
-                    (Some(sets), Some(name)) => {
+            // Only the objects of a selection with type conditions carry their type (`mark`
+            // adds it exactly where `collect` finds them): the others are not searched for
+            // it (a hash of the key per object).
+            Value::Object(map) => match &self.typed {
+                Some(sets) => match map.shift_remove(TYPE_KEY) {
+                    Some(Value::String(name)) => {
                         Plan::of(sets, context, Some(&name), self.depth).order(map, context)
                     }
                     _ => self.order(map, context),
-                }
-            }
+                },
+                None => self.order(map, context),
+            },
             _ => {}
         }
     }
