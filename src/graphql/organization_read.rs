@@ -2,13 +2,11 @@
 //! look-ahead shows exactly that shape (`loaders::nested::organization_with_users`); the
 //! users and posts pages are handed to the request's loaders, where `Organization.users`
 //! and `User.posts` take them.
-use std::collections::HashMap;
-
-use async_graphql::{Context, InputType, SelectionField};
+use async_graphql::{Context, SelectionField};
 
 use super::{
     context::{db, loaders, viewer},
-    pagination::{field_selects_rows, page_args},
+    pagination::{field_selects_rows, list_arguments},
     post::posts_of_user_nodes_in,
     user::{UserFilter, UserListArgs, UserOrder},
 };
@@ -36,12 +34,7 @@ pub async fn with_users_and_posts(
     else {
         return Ok(Some(None));
     };
-    let mut page = Vec::with_capacity(rows.len());
-    let mut pages = HashMap::with_capacity(rows.len());
-    for (user, user_posts) in rows {
-        pages.insert(user.id, user_posts);
-        page.push(user);
-    }
+    let (page, pages) = nested::split(rows);
     loaders.prime_posts(posts, pages);
     loaders.prime_users(users, org.id, page);
     Ok(Some(Some(org)))
@@ -71,23 +64,9 @@ fn plan(ctx: &Context<'_>) -> Option<(UserChildren, PostChildren, Columns)> {
 
 /// `Organization.users`'s arguments as its resolver receives them.
 fn arguments(field: SelectionField<'_>) -> Option<UserListArgs> {
-    let (mut first, mut after, mut last, mut before) = (None, None, None, None);
-    let (mut filter, mut order_by, mut include_deleted) = (None, None, false);
-    for (name, value) in field.arguments().ok()? {
-        let value = Some(value);
-        match name.as_str() {
-            "first" => first = InputType::parse(value).ok()?,
-            "after" => after = InputType::parse(value).ok()?,
-            "last" => last = InputType::parse(value).ok()?,
-            "before" => before = InputType::parse(value).ok()?,
-            "filter" => filter = <Option<UserFilter>>::parse(value).ok()?,
-            "orderBy" => order_by = <Option<UserOrder>>::parse(value).ok()?,
-            "includeDeleted" => include_deleted = bool::parse(value).ok()?,
-            _ => return None,
-        }
-    }
+    let (page, filter, order_by, include_deleted) = list_arguments::<UserFilter, UserOrder>(field)?;
     Some(UserListArgs {
-        page: page_args(first, after, last, before),
+        page,
         filter,
         order_by,
         include_deleted,

@@ -146,6 +146,36 @@ pub fn visit_nodes<'a>(
     }
 }
 
+/// A connection field's arguments as its resolver receives them (`first`, `after`,
+/// `last`, `before`, `filter`, `orderBy`, `includeDeleted`), read from a selection seen
+/// from above (a look-ahead); `None` if one does not parse or is not one of these.
+pub fn list_arguments<F: async_graphql::InputType, O: async_graphql::InputType>(
+    field: async_graphql::SelectionField<'_>,
+) -> Option<(PageArgs, Option<F>, Option<O>, bool)> {
+    use async_graphql::InputType;
+    let (mut first, mut after, mut last, mut before) = (None, None, None, None);
+    let (mut filter, mut order_by, mut include_deleted) = (None, None, false);
+    for (name, value) in field.arguments().ok()? {
+        let value = Some(value);
+        match name.as_str() {
+            "first" => first = InputType::parse(value).ok()?,
+            "after" => after = InputType::parse(value).ok()?,
+            "last" => last = InputType::parse(value).ok()?,
+            "before" => before = InputType::parse(value).ok()?,
+            "filter" => filter = <Option<F>>::parse(value).ok()?,
+            "orderBy" => order_by = <Option<O>>::parse(value).ok()?,
+            "includeDeleted" => include_deleted = bool::parse(value).ok()?,
+            _ => return None,
+        }
+    }
+    Some((
+        page_args(first, after, last, before),
+        filter,
+        order_by,
+        include_deleted,
+    ))
+}
+
 /// Whether a connection field's selection reads its rows (`selects_rows` of a field seen
 /// from its parent).
 pub fn field_selects_rows(connection: async_graphql::SelectionField<'_>) -> bool {

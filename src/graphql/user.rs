@@ -1,6 +1,4 @@
 //! `User`: the object, its lists and its queries.
-use std::collections::HashMap;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -219,12 +217,7 @@ pub async fn nested_connection(
         .await
         .map_err(ApiError::from)?
         .unwrap_or_default();
-    let mut users = Vec::with_capacity(rows.len());
-    let mut pages = HashMap::with_capacity(rows.len());
-    for (user, user_posts) in rows {
-        pages.insert(user.id, user_posts);
-        users.push(user);
-    }
+    let (users, pages) = crate::loaders::nested::split(rows);
     loaders.prime_posts(posts, pages);
     let page = primed_page(loaders.user_counts(), organization_id, list, users)?;
     Ok(connection(page, User))

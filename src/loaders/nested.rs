@@ -37,6 +37,18 @@ use crate::{
 /// A user of a page with the rows of their posts page (both in fetch order).
 pub type UserWithPosts = (user::Model, Vec<post::Model>);
 
+/// A page of users with their posts as the users page and each user's posts page, by
+/// user id (what `Loaders::prime_posts` takes).
+pub fn split(rows: Vec<UserWithPosts>) -> (Vec<user::Model>, HashMap<i32, Vec<post::Model>>) {
+    let mut users = Vec::with_capacity(rows.len());
+    let mut pages = HashMap::with_capacity(rows.len());
+    for (user, posts) in rows {
+        pages.insert(user.id, posts);
+        users.push(user);
+    }
+    (users, pages)
+}
+
 /// Key: (organization id, its users list, the posts list of each of those users, the post
 /// columns the posts' selection reads).
 pub type Key = (i32, UserChildren, PostChildren, Columns);

@@ -1,14 +1,14 @@
 //! The posts list `User.posts` will read, known from the user list above it (its
 //! look-ahead), so the users loader can read both levels in one statement
 //! (`loaders::nested`).
-use async_graphql::{Context, InputType, SelectionField};
+use async_graphql::{Context, SelectionField};
 
 use super::{PostFilter, PostListArgs, PostOrder, with_column};
 use crate::{
     entity::post_columns::Columns,
     graphql::{
         context::db,
-        pagination::{field_selects_rows, page_args, visit_nodes},
+        pagination::{field_selects_rows, list_arguments, visit_nodes},
     },
     service::{self, post::PostChildren},
 };
@@ -56,23 +56,9 @@ pub fn posts_of_user_nodes_in(
 
 /// `User.posts`'s arguments as its resolver receives them.
 fn arguments(field: SelectionField<'_>) -> Option<PostListArgs> {
-    let (mut first, mut after, mut last, mut before) = (None, None, None, None);
-    let (mut filter, mut order_by, mut include_deleted) = (None, None, false);
-    for (name, value) in field.arguments().ok()? {
-        let value = Some(value);
-        match name.as_str() {
-            "first" => first = InputType::parse(value).ok()?,
-            "after" => after = InputType::parse(value).ok()?,
-            "last" => last = InputType::parse(value).ok()?,
-            "before" => before = InputType::parse(value).ok()?,
-            "filter" => filter = <Option<PostFilter>>::parse(value).ok()?,
-            "orderBy" => order_by = <Option<PostOrder>>::parse(value).ok()?,
-            "includeDeleted" => include_deleted = bool::parse(value).ok()?,
-            _ => return None,
-        }
-    }
+    let (page, filter, order_by, include_deleted) = list_arguments::<PostFilter, PostOrder>(field)?;
     Some(PostListArgs {
-        page: page_args(first, after, last, before),
+        page,
         filter,
         order_by,
         include_deleted,
