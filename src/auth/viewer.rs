@@ -1,7 +1,7 @@
 //! Who is making the request, loaded once per request.
 
 /// A signed-in user of an organization (a member or an org admin).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Member {
     pub id: i32,
     pub organization_id: i32,
@@ -47,7 +47,7 @@ impl Actor {
 }
 
 /// The caller of a request. Every permission decision starts from this value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Viewer {
     Anonymous,
     Member(Member),

@@ -6,6 +6,7 @@ mod pg_pool;
 pub mod plan;
 mod recorder;
 mod sqlite;
+pub mod template;
 mod txn;
 
 pub use self::{

@@ -7,6 +7,7 @@ pub mod post_columns;
 pub mod post_event;
 pub mod post_tag;
 pub mod post_with_author;
+pub mod row;
 pub mod scope;
 pub mod tag;
 pub mod user;

@@ -2,7 +2,10 @@
 //! `organization(id:)`'s one statement with its users and their posts (`loaders::nested`).
 use sea_orm::{DbErr, QueryResult};
 
-use super::organization;
+use super::{
+    organization,
+    row::{get, get_enum},
+};
 
 /// Every column of `organizations`, in the order the statement selects them.
 pub const COLUMNS: [organization::Column; 8] = [
@@ -20,13 +23,13 @@ pub const COLUMNS: [organization::Column; 8] = [
 pub fn decode(row: &QueryResult, start: usize) -> Result<organization::Model, DbErr> {
     let o = start;
     Ok(organization::Model {
-        id: row.try_get_by_index(o)?,
-        name: row.try_get_by_index(o + 1)?,
-        slug: row.try_get_by_index(o + 2)?,
-        plan: row.try_get_by_index(o + 3)?,
-        is_active: row.try_get_by_index(o + 4)?,
-        created_at: row.try_get_by_index(o + 5)?,
-        updated_at: row.try_get_by_index(o + 6)?,
-        deleted_at: row.try_get_by_index(o + 7)?,
+        id: get(row, o)?,
+        name: get(row, o + 1)?,
+        slug: get(row, o + 2)?,
+        plan: get_enum(row, o + 3)?,
+        is_active: get(row, o + 4)?,
+        created_at: get(row, o + 5)?,
+        updated_at: get(row, o + 6)?,
+        deleted_at: get(row, o + 7)?,
     })
 }

@@ -13,7 +13,10 @@ use sea_orm::{
     ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select, sea_query::Expr,
 };
 
-use super::post::{self, Status};
+use super::{
+    post::{self, Status},
+    row::{get, get_enum},
+};
 
 /// Every column of `posts`, in the order a read selects them; a set's bit `i` stands for
 /// `ORDER[i]`.
@@ -144,6 +147,16 @@ pub async fn one(
 /// The post whose `columns` start at position `start` of `row` (as `select` placed them),
 /// with defaults for the columns not read.
 pub fn decode(row: &QueryResult, columns: Columns, start: usize) -> Result<post::Model, DbErr> {
+    decode_with_id(row, columns, start, get(row, start)?)
+}
+
+/// `decode`, for a caller that has read the id already.
+pub fn decode_with_id(
+    row: &QueryResult,
+    columns: Columns,
+    start: usize,
+    id: i32,
+) -> Result<post::Model, DbErr> {
     // The id, the author and the organization are always the first three.
     let mut next = start + 3;
     let mut take = |column: post::Column| {
@@ -155,20 +168,20 @@ pub fn decode(row: &QueryResult, columns: Columns, start: usize) -> Result<post:
     macro_rules! get {
         ($column:ident) => {
             match take(post::Column::$column) {
-                Some(at) => row.try_get_by_index(at)?,
+                Some(at) => get(row, at)?,
                 None => Default::default(),
             }
         };
     }
     Ok(post::Model {
-        id: row.try_get_by_index(start)?,
-        user_id: row.try_get_by_index(start + 1)?,
-        organization_id: row.try_get_by_index(start + 2)?,
+        id,
+        user_id: get(row, start + 1)?,
+        organization_id: get(row, start + 2)?,
         // Fields are evaluated in the order written: `ORDER`'s.
         title: get!(Title),
         content: get!(Content),
         status: match take(post::Column::Status) {
-            Some(at) => row.try_get_by_index(at)?,
+            Some(at) => get_enum(row, at)?,
             None => Status::Draft,
         },
         view_count: get!(ViewCount),

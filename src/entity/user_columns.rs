@@ -2,7 +2,10 @@
 //! columns): `post_with_author` and the nested pages read users this way.
 use sea_orm::{DbErr, QueryResult};
 
-use super::user;
+use super::{
+    row::{get, get_enum},
+    user,
+};
 
 /// Every column of `users`, in the order a joined read selects them. Selected as plain
 /// columns (`Expr::col`): `role` is a string, not a database enum, so no cast is needed.
@@ -22,20 +25,20 @@ pub const COLUMNS: [user::Column; 10] = [
 /// The user whose `COLUMNS` start at position `start` of `row`; `None` when the id there
 /// is NULL (a left join that found no user).
 pub fn decode_optional(row: &QueryResult, start: usize) -> Result<Option<user::Model>, DbErr> {
-    let Some(id) = row.try_get_by_index::<Option<i32>>(start)? else {
+    let Some(id) = get::<Option<i32>>(row, start)? else {
         return Ok(None);
     };
     let u = start;
     Ok(Some(user::Model {
         id,
-        username: row.try_get_by_index(u + 1)?,
-        email: row.try_get_by_index(u + 2)?,
-        full_name: row.try_get_by_index(u + 3)?,
-        is_active: row.try_get_by_index(u + 4)?,
-        organization_id: row.try_get_by_index(u + 5)?,
-        role: row.try_get_by_index(u + 6)?,
-        created_at: row.try_get_by_index(u + 7)?,
-        updated_at: row.try_get_by_index(u + 8)?,
-        deleted_at: row.try_get_by_index(u + 9)?,
+        username: get(row, u + 1)?,
+        email: get(row, u + 2)?,
+        full_name: get(row, u + 3)?,
+        is_active: get(row, u + 4)?,
+        organization_id: get(row, u + 5)?,
+        role: get_enum(row, u + 6)?,
+        created_at: get(row, u + 7)?,
+        updated_at: get(row, u + 8)?,
+        deleted_at: get(row, u + 9)?,
     }))
 }

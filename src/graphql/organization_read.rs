@@ -3,6 +3,7 @@
 //! users and posts pages are handed to the request's loaders, where `Organization.users`
 //! and `User.posts` take them.
 use async_graphql::{Context, SelectionField};
+use sea_orm::ConnectionTrait;
 
 use super::{
     context::{db, loaders, viewer},
@@ -14,7 +15,6 @@ use crate::{
     entity::{organization, post_columns::Columns},
     error::ApiError,
     loaders::nested,
-    query::ChildList,
     service::{post::PostChildren, user::UserChildren},
 };
 
@@ -30,8 +30,11 @@ pub async fn with_users_and_posts(
         return Ok(None);
     };
     let (db, viewer, loaders) = (db(ctx)?, viewer(ctx)?, loaders(ctx)?);
-    let Some((org, rows)) = nested::organization_with_users(db, viewer, id, &users, &posts, columns).await?
-    else {
+    let backend = db.get_database_backend();
+    let Ok(statement) = nested::organization_statement(backend, viewer, id, &users, &posts, columns) else {
+        return Ok(None);
+    };
+    let Some((org, rows)) = nested::organization_with_users(db, statement, id, columns).await? else {
         return Ok(Some(None));
     };
     let (page, pages) = nested::split(rows);
@@ -42,7 +45,8 @@ pub async fn with_users_and_posts(
 
 /// The users list and the posts list (with the columns it reads), when the selection has
 /// exactly one `users` that reads rows and whose nodes have one `posts` of the kind
-/// `posts_of_user_nodes` takes, and both lists pass their loaders' checks.
+/// `posts_of_user_nodes` takes. Whether the loaders would accept both lists is checked by
+/// building the statement (once, not once to check and once to run).
 fn plan(ctx: &Context<'_>) -> Option<(UserChildren, PostChildren, Columns)> {
     let this = ctx.field();
     let mut users = this.selection_set().filter(|field| field.name() == "users");
@@ -54,12 +58,7 @@ fn plan(ctx: &Context<'_>) -> Option<(UserChildren, PostChildren, Columns)> {
     }
     let list = UserChildren(arguments(field)?.into_list());
     let (posts, columns) = posts_of_user_nodes_in(ctx, field)?;
-    let viewer = viewer(ctx).ok()?;
-    let valid = list.window().is_ok()
-        && list.select(viewer).is_ok()
-        && posts.window().is_ok()
-        && posts.select(viewer).is_ok();
-    valid.then_some((list, posts, columns))
+    Some((list, posts, columns))
 }
 
 /// `Organization.users`'s arguments as its resolver receives them.

@@ -10,7 +10,11 @@
 //! them; any shape this does not cover goes through the two loaders as before. Only the
 //! post columns the selection reads are read (`post_columns`): the pages go to that one
 //! `posts` field and nowhere else.
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    sync::{Arc, LazyLock},
+};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
@@ -22,10 +26,11 @@ use sea_orm::{
 use super::children::{MAX_UNION_PARTS, PARENT, limited_union};
 use crate::{
     auth::Viewer,
-    db::Db,
+    db::{Db, template::Templates},
     entity::{
         organization, organization_columns, post,
         post_columns::{self, Columns},
+        row,
         scope::{self, Deleted},
         user, user_columns,
     },
@@ -101,8 +106,9 @@ impl Loader<Key> for UsersWithPosts {
                 );
             }
             let mut of_parent: HashMap<i32, Vec<UserWithPosts>> = HashMap::new();
+            let mut last = None;
             for row in &rows {
-                add_row(&mut of_parent, row, 0, columns).map_err(|e| Arc::new(e.into()))?;
+                add_row(&mut of_parent, &mut last, row, 0, columns).map_err(|e| Arc::new(e.into()))?;
             }
             for parent in parents {
                 let value = of_parent.remove(&parent).unwrap_or_default();
@@ -115,57 +121,95 @@ impl Loader<Key> for UsersWithPosts {
 
 /// Adds a row (a user, and one of their posts or none) to its organization's users; the
 /// row's parent, user and post columns start at `at`. A user's rows are consecutive (the
-/// order is the users' first), and the user's columns are decoded once, from their
-/// first row. A row without a user (an organization with none, read by
-/// `organization_with_users`) adds nothing.
+/// order is the users' first), so the user's columns and their parent are decoded once,
+/// from their first row (`last`: the previous row's user and parent). A row without a
+/// user (an organization with none, read by `organization_with_users`) adds nothing.
 fn add_row(
     of_parent: &mut HashMap<i32, Vec<UserWithPosts>>,
+    last: &mut Option<(i32, i32)>,
     row: &QueryResult,
     at: usize,
     columns: Columns,
 ) -> Result<(), sea_orm::DbErr> {
-    let Some(user_id) = row.try_get_by_index::<Option<i32>>(at + 1)? else {
+    let Some(user_id) = row::get::<Option<i32>>(row, at + 1)? else {
         return Ok(());
     };
-    let parent = row.try_get_by_index(at)?;
     let start = at + 1 + user_columns::COLUMNS.len();
-    let post = match row.try_get_by_index::<Option<i32>>(start)? {
+    let post = match row::get::<Option<i32>>(row, start)? {
         None => None,
-        Some(_) => Some(post_columns::decode(row, columns, start)?),
+        Some(id) => Some(post_columns::decode_with_id(row, columns, start, id)?),
     };
-    let users_of = of_parent.entry(parent).or_default();
-    match users_of.last_mut() {
-        Some((last, posts)) if last.id == user_id => posts.extend(post),
+    match *last {
+        Some((user, parent)) if user == user_id => {
+            if let Some((_, posts)) = of_parent.get_mut(&parent).and_then(|users| users.last_mut()) {
+                posts.extend(post);
+            }
+        }
         _ => {
+            let parent = row::get(row, at)?;
             let user = user_columns::decode_optional(row, at + 1)?
                 .ok_or_else(|| sea_orm::DbErr::Custom("a nested page row without its user".into()))?;
-            users_of.push((user, post.into_iter().collect()));
+            of_parent
+                .entry(parent)
+                .or_default()
+                .push((user, post.into_iter().collect()));
+            *last = Some((user_id, parent));
         }
     }
     Ok(())
 }
 
-/// The organization `id` if `viewer` may see it, with its page of users `users` and each
-/// user's page of posts `posts` (reading `columns`), all in one statement: `None` when
-/// the organization is not visible. The caller has checked both lists.
-pub async fn organization_with_users(
-    db: &Db,
+/// The one statement for organization `id` if `viewer` may see it, with its page of users
+/// `users` and each user's page of posts `posts` (reading `columns`); an error when a
+/// list is one its loader would refuse (the caller then leaves both to their loaders,
+/// whose resolvers report it). Built once per shape (`db::template`): requests of the
+/// same caller and lists differ only in the organization's id.
+pub fn organization_statement(
+    backend: DbBackend,
     viewer: &Viewer,
     id: i32,
     users: &UserChildren,
     posts: &PostChildren,
     columns: Columns,
+) -> Result<Statement, ApiError> {
+    type Shape = (bool, Viewer, UserChildren, PostChildren, Columns);
+    static TEMPLATES: LazyLock<Templates<Shape>> =
+        LazyLock::new(|| Templates::new(NonZeroUsize::new(512).unwrap_or(NonZeroUsize::MIN)));
+    let shape = (
+        backend == DbBackend::Postgres,
+        viewer.clone(),
+        users.clone(),
+        posts.clone(),
+        columns,
+    );
+    TEMPLATES.statement(shape, id, |id| {
+        statement(backend, viewer, Source::Organization(id), users, posts, columns)
+    })
+}
+
+/// Runs `organization_statement`'s statement for organization `id`: `None` when the
+/// organization is not visible.
+pub async fn organization_with_users(
+    db: &Db,
+    statement: Statement,
+    id: i32,
+    columns: Columns,
 ) -> Result<Option<(organization::Model, Vec<UserWithPosts>)>, ApiError> {
-    let backend = db.get_database_backend();
-    let statement = statement(backend, viewer, Source::Organization(id), users, posts, columns)?;
     let rows = db.query_all_raw(statement).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
     let org = organization_columns::decode(first, 0)?;
     let mut of_parent = HashMap::new();
+    let mut last = None;
     for row in &rows {
-        add_row(&mut of_parent, row, organization_columns::COLUMNS.len(), columns)?;
+        add_row(
+            &mut of_parent,
+            &mut last,
+            row,
+            organization_columns::COLUMNS.len(),
+            columns,
+        )?;
     }
     Ok(Some((org, of_parent.remove(&id).unwrap_or_default())))
 }
@@ -255,7 +299,9 @@ fn statement(
         .limit(post_window.fetch_limit());
     match backend {
         DbBackend::Postgres => {
-            outer.join_lateral(JoinType::LeftJoin, post_page.into_query(), sub.clone(), on());
+            // Only the columns read (PostgreSQL does not prune a LATERAL's select list).
+            let post_page = post_columns::select(post_page, columns).into_query();
+            outer.join_lateral(JoinType::LeftJoin, post_page, sub.clone(), on());
         }
         _ => {
             let ids: SelectStatement = post_page.select_only().column(post::Column::Id).into_query();
