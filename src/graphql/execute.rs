@@ -2,7 +2,10 @@
 //! operation it runs, the query limits, the caller, the loaders, the timeout, error codes
 //! and response key order. The HTTP handler keeps transport only.
 use std::{
-    sync::{Arc, atomic::AtomicU64},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -152,19 +155,30 @@ impl Engine {
         let operation = operation_of(&request, document.as_deref().map(|d| &d.original));
         if let Some(doc) = &document {
             let op = definition(&doc.original, request.operation_name.as_deref());
-            let checked = self
-                .limits
-                .check(
-                    &self.shape,
-                    &doc.original,
-                    op,
-                    &request.variables,
-                    operation.introspection,
-                )
-                .and_then(|()| match op {
-                    Some(op) if operation.introspection => introspection::check(op, &doc.original),
-                    _ => Ok(()),
-                });
+            // With one operation, the outcome of a check that read no variable holds for
+            // every request of this document.
+            let single = op.is_some() && doc.original.operations.iter().count() == 1;
+            let checked = if single && doc.within_limits.load(Ordering::Relaxed) {
+                Ok(())
+            } else {
+                self.limits
+                    .check(
+                        &self.shape,
+                        &doc.original,
+                        op,
+                        &request.variables,
+                        operation.introspection,
+                    )
+                    .map(|outcome| {
+                        if single && outcome == limits::Outcome::AnyVariables {
+                            doc.within_limits.store(true, Ordering::Relaxed);
+                        }
+                    })
+            };
+            let checked = checked.and_then(|()| match op {
+                Some(op) if operation.introspection => introspection::check(op, &doc.original),
+                _ => Ok(()),
+            });
             if let Err(error) = checked {
                 return Err(Box::new(Rejected {
                     operation,

@@ -117,6 +117,8 @@ struct Measurer<'a> {
     shape: &'a Shape,
     doc: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// Whether a measured argument took a variable's value.
+    variables_read: std::cell::Cell<bool>,
     /// The rows of the connection whose fields are being measured: its `edges` or
     /// `nodes` count once per row, its `totalCount` and `pageInfo` once.
     rows: usize,
@@ -215,7 +217,10 @@ impl<'a> Measurer<'a> {
         value
             .node
             .clone()
-            .into_const_with(|var| self.variables.get(&var).cloned().ok_or(()))
+            .into_const_with(|var| {
+                self.variables_read.set(true);
+                self.variables.get(&var).cloned().ok_or(())
+            })
             .ok()
     }
 
@@ -252,6 +257,8 @@ impl<'a> Measurer<'a> {
 impl Limits {
     /// Checks the operation `op` of `doc` (its cost and depth unless `introspection`:
     /// introspection has limits of its own) and every operation's aliases and root fields.
+    /// Whether the document's operation `op` is within the limits with `variables`; `Ok`
+    /// says whether that holds for any variables (no measured argument read one).
     pub fn check(
         &self,
         shape: &Shape,
@@ -259,7 +266,7 @@ impl Limits {
         op: Option<&OperationDefinition>,
         variables: &Variables,
         introspection: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Outcome, ApiError> {
         // The values the run operation's arguments will take: the request's variables,
         // else the defaults of its variable definitions.
         let mut variables = variables.clone();
@@ -276,6 +283,7 @@ impl Limits {
             shape,
             doc,
             variables: &variables,
+            variables_read: std::cell::Cell::new(false),
             rows: 1,
             fragments: HashMap::new(),
         };
@@ -318,6 +326,18 @@ impl Limits {
                 self.max_aliases
             )));
         }
-        Ok(())
+        Ok(match measurer.variables_read.get() {
+            false => Outcome::AnyVariables,
+            true => Outcome::TheseVariables,
+        })
     }
+}
+
+/// For which variables a document passed `Limits::check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Any: no measured argument took a variable's value.
+    AnyVariables,
+    /// The request's only.
+    TheseVariables,
 }

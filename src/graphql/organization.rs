@@ -80,7 +80,14 @@ impl Organization {
         #[graphql(desc = "The post's slug.")] slug: String,
     ) -> Result<Option<Post>> {
         let columns = super::post::columns_of(ctx);
-        let post = service::post::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug, columns).await?;
+        let post = Box::pin(service::post::by_slug(
+            db(ctx)?,
+            viewer(ctx)?,
+            self.0.id,
+            &slug,
+            columns,
+        ))
+        .await?;
         Ok(post.map(Post))
     }
     /// The organization's users, oldest first by default. Requires sign-in.
@@ -103,7 +110,7 @@ impl Organization {
             order_by,
             include_deleted,
         };
-        user::nested_connection(ctx, self.0.id, args).await
+        Box::pin(user::nested_connection(ctx, self.0.id, args)).await
     }
     /// The organization's posts, newest first by default (published ones only for
     /// anonymous callers).
@@ -126,7 +133,12 @@ impl Organization {
             order_by,
             include_deleted,
         };
-        post::nested_connection(ctx, Parent::Organization(self.0.id), args).await
+        Box::pin(post::nested_connection(
+            ctx,
+            Parent::Organization(self.0.id),
+            args,
+        ))
+        .await
     }
     /// The organization's live tag with this slug, if the caller may see it.
     async fn tag(
@@ -134,7 +146,7 @@ impl Organization {
         ctx: &Context<'_>,
         #[graphql(desc = "The tag's slug.")] slug: String,
     ) -> Result<Option<Tag>> {
-        let tag = service::tag::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug).await?;
+        let tag = Box::pin(service::tag::by_slug(db(ctx)?, viewer(ctx)?, self.0.id, &slug)).await?;
         Ok(tag.map(Tag))
     }
     /// The organization's tags, by name by default. Read per organization (a list of
@@ -158,7 +170,7 @@ impl Organization {
             order_by,
             include_deleted,
         };
-        tag_connection(ctx, Some(self.0.id), args).await
+        Box::pin(tag_connection(ctx, Some(self.0.id), args)).await
     }
 }
 

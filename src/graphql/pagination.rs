@@ -61,7 +61,7 @@ impl<N: OutputType> Conn<N> {
 
     /// The number of items in the whole list (all pages), with the same filter.
     async fn total_count(&self) -> Result<i32, ApiError> {
-        let n = self.count.get().await?;
+        let n = Box::pin(self.count.get()).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 }

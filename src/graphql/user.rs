@@ -81,9 +81,7 @@ impl User {
     /// The user's organization. Requires sign-in.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         require_sign_in(ctx)?;
-        let org = loaders(ctx)?
-            .organization()
-            .load_one(self.0.organization_id)
+        let org = Box::pin(loaders(ctx)?.organization().load_one(self.0.organization_id))
             .await
             .map_err(ApiError::from)?;
         Ok(Organization(org.ok_or_else(|| {
@@ -111,7 +109,7 @@ impl User {
             order_by,
             include_deleted,
         };
-        post::nested_connection(ctx, Parent::Author(self.0.id), args).await
+        Box::pin(post::nested_connection(ctx, Parent::Author(self.0.id), args)).await
     }
 }
 

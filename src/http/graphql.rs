@@ -322,7 +322,7 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
             errors: &response.errors,
         })
     } else {
-        serde_json::to_vec(&response)
+        super::json::response_bytes(&response)
     };
     match body {
         Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),

@@ -3,6 +3,7 @@
 mod graphiql;
 mod graphql;
 mod health;
+mod json;
 pub mod metrics;
 pub mod rate_limit;
 mod security;

@@ -132,6 +132,39 @@ async fn cost_bombs_through_fragments_are_refused_in_every_spelling() {
     assert_eq!(body["data"]["nodes"][0]["posts"]["nodes"], json!([]), "{body}");
 }
 
+/// A document's limits are measured once when no measured argument takes a variable, and
+/// for every request when one does: the same text passes with a small `$n` and is refused
+/// with a large one, in either order.
+#[tokio::test]
+async fn a_documents_cost_follows_its_variables_on_every_request() {
+    let app = TestApp::spawn().await;
+    let query = "query Cost($n: Int) { organizations(first: $n) { nodes { posts(first: $n) { nodes { \
+                 organization { posts(first: $n) { nodes { id } } } } } } } }";
+    for n in [1, 100, 1, 100] {
+        let before = app.statement_count();
+        let body = app.gql(query, json!({ "n": n }), None).await;
+        if n == 1 {
+            assert!(body["errors"].is_null(), "n = {n}: {body}");
+        } else {
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+                "n = {n}: {body}"
+            );
+            assert_eq!(
+                app.statement_count(),
+                before,
+                "n = {n}: SQL ran before the refusal"
+            );
+        }
+    }
+    // Without variables in its sizes, a document is measured once and keeps passing.
+    let fixed = "query Fixed($org: ID) { organization(id: $org) { users(first: 2) { nodes { id } } } }";
+    for _ in 0..3 {
+        let body = app.gql(fixed, json!({ "org": "1" }), None).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+}
+
 /// Root fields and aliases count after fragments are expanded: through `... on Query`,
 /// and once per spread of a fragment.
 #[tokio::test]

@@ -95,11 +95,16 @@ impl Post {
     }
     /// The post's author.
     async fn author(&self, ctx: &Context<'_>) -> Result<User> {
+        // The loads below are boxed: async-graphql boxes one future per field of each
+        // object, sized for the object's largest field resolver, so an inline load made
+        // every `id` and `title` allocate and copy its state too.
         let loaders = loaders(ctx)?;
         let users = loaders.user();
         let user = match users.loader().ready(self.0.user_id) {
             Some(user) => Some(user),
-            None => users.load_one(self.0.user_id).await.map_err(ApiError::from)?,
+            None => Box::pin(users.load_one(self.0.user_id))
+                .await
+                .map_err(ApiError::from)?,
         };
         Ok(User(user.ok_or_else(|| {
             ApiError::Internal("post author not visible".into())
@@ -107,9 +112,7 @@ impl Post {
     }
     /// The organization the post belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let org = loaders(ctx)?
-            .organization()
-            .load_one(self.0.organization_id)
+        let org = Box::pin(loaders(ctx)?.organization().load_one(self.0.organization_id))
             .await
             .map_err(ApiError::from)?;
         Ok(Organization(org.ok_or_else(|| {
@@ -119,9 +122,7 @@ impl Post {
     /// The post's tags in the order set with `tagIds` (at most 20); soft-deleted tags are
     /// left out. The tags of a whole page of posts are read in one batch.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        let tags = loaders(ctx)?
-            .post_tags()
-            .load_one(self.0.id)
+        let tags = Box::pin(loaders(ctx)?.post_tags().load_one(self.0.id))
             .await
             .map_err(ApiError::from)?
             .unwrap_or_default();
