@@ -22,6 +22,112 @@ pub const COLUMNS: [user::Column; 10] = [
     user::Column::DeletedAt,
 ];
 
+/// A set of `users` columns (bit `i` for `COLUMNS[i]`), for a read that selects only what
+/// a selection needs; the id and the organization are always in it (`id`, `posts`,
+/// `organization` read them). A model read with a set holds defaults for the other
+/// columns: it goes only to the selection it was read for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Columns(u16);
+
+impl Columns {
+    /// Every column.
+    pub const ALL: Columns = Columns((1 << COLUMNS.len()) - 1);
+    /// The columns every read selects: the id and the organization.
+    pub const REQUIRED: Columns = Columns(0b10_0001);
+
+    fn bit(column: user::Column) -> u16 {
+        COLUMNS
+            .iter()
+            .position(|c| std::mem::discriminant(c) == std::mem::discriminant(&column))
+            .map_or(0, |i| 1 << i)
+    }
+
+    /// This set and `column`.
+    #[must_use]
+    pub fn with(self, column: user::Column) -> Columns {
+        Columns(self.0 | Self::bit(column))
+    }
+
+    fn contains(self, column: user::Column) -> bool {
+        self.0 & Self::bit(column) != 0
+    }
+
+    /// The columns of the set, in `COLUMNS` order (the positions `decode_set` reads).
+    pub fn iter(self) -> impl Iterator<Item = user::Column> {
+        COLUMNS
+            .into_iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, c)| c)
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The column the `User` field `name` reads, if it reads one of its own.
+    pub fn of_field(name: &str) -> Option<user::Column> {
+        Some(match name {
+            "username" => user::Column::Username,
+            "email" => user::Column::Email,
+            "fullName" => user::Column::FullName,
+            "isActive" => user::Column::IsActive,
+            "role" => user::Column::Role,
+            "createdAt" => user::Column::CreatedAt,
+            "updatedAt" => user::Column::UpdatedAt,
+            "deletedAt" => user::Column::DeletedAt,
+            _ => return None,
+        })
+    }
+}
+
+/// The user whose `columns` start at position `start` of `row` (in `COLUMNS` order, as
+/// `Columns::iter` lists them), with defaults for the others; `None` when the id there is
+/// NULL (a left join that found no user).
+pub fn decode_set(row: &QueryResult, start: usize, columns: Columns) -> Result<Option<user::Model>, DbErr> {
+    if columns == Columns::ALL {
+        return decode_optional(row, start);
+    }
+    let Some(id) = get::<Option<i32>>(row, start)? else {
+        return Ok(None);
+    };
+    let mut next = start + 1;
+    let mut take = |column: user::Column| {
+        let read = columns.contains(column);
+        let at = next;
+        next += usize::from(read);
+        read.then_some(at)
+    };
+    macro_rules! get {
+        ($column:ident) => {
+            match take(user::Column::$column) {
+                Some(at) => get(row, at)?,
+                None => Default::default(),
+            }
+        };
+    }
+    // Fields are evaluated in the order written: `COLUMNS`'.
+    Ok(Some(user::Model {
+        id,
+        username: get!(Username),
+        email: get!(Email),
+        full_name: get!(FullName),
+        is_active: get!(IsActive),
+        organization_id: get!(OrganizationId),
+        role: match take(user::Column::Role) {
+            Some(at) => get_enum(row, at)?,
+            None => user::Role::Member,
+        },
+        created_at: get!(CreatedAt),
+        updated_at: get!(UpdatedAt),
+        deleted_at: get!(DeletedAt),
+    }))
+}
+
 /// The user whose `COLUMNS` start at position `start` of `row`; `None` when the id there
 /// is NULL (a left join that found no user).
 pub fn decode_optional(row: &QueryResult, start: usize) -> Result<Option<user::Model>, DbErr> {

@@ -7,14 +7,15 @@ use sea_orm::ConnectionTrait;
 
 use super::{
     context::{db, loaders, viewer},
-    pagination::{field_selects_rows, list_arguments},
+    pagination::{field_selects_rows, list_arguments, visit_nodes},
     post::posts_of_user_nodes_in,
     user::{UserFilter, UserListArgs, UserOrder},
 };
 use crate::{
-    entity::{organization, post_columns::Columns},
+    entity::{organization, post_columns, user_columns},
     error::ApiError,
     loaders::nested,
+    query::ChildList,
     service::{post::PostChildren, user::UserChildren},
 };
 
@@ -43,11 +44,18 @@ pub async fn with_users_and_posts(
     Ok(Some(Some(org)))
 }
 
-/// The users list and the posts list (with the columns it reads), when the selection has
-/// exactly one `users` that reads rows and whose nodes have one `posts` of the kind
-/// `posts_of_user_nodes` takes. Whether the loaders would accept both lists is checked by
+/// The users list and the posts list, with the columns each reads (the users' nodes'
+/// fields and the list's sort column; the posts' as `posts_of_user_nodes` finds them),
+/// when the selection has exactly one `users` that reads rows and whose nodes have one
+/// `posts` of the kind `posts_of_user_nodes` takes. Whether the loaders would accept both lists is checked by
 /// building the statement (once, not once to check and once to run).
-fn plan(ctx: &Context<'_>) -> Option<(UserChildren, PostChildren, Columns)> {
+fn plan(
+    ctx: &Context<'_>,
+) -> Option<(
+    UserChildren,
+    PostChildren,
+    (user_columns::Columns, post_columns::Columns),
+)> {
     let this = ctx.field();
     let mut users = this.selection_set().filter(|field| field.name() == "users");
     let (Some(field), None) = (users.next(), users.next()) else {
@@ -58,7 +66,13 @@ fn plan(ctx: &Context<'_>) -> Option<(UserChildren, PostChildren, Columns)> {
     }
     let list = UserChildren(arguments(field)?.into_list());
     let (posts, columns) = posts_of_user_nodes_in(ctx, field)?;
-    Some((list, posts, columns))
+    let mut user_set = user_columns::Columns::REQUIRED.with(list.sort().0.column);
+    visit_nodes(field, |node| {
+        if let Some(column) = user_columns::Columns::of_field(node.name()) {
+            user_set = user_set.with(column);
+        }
+    });
+    Some((list, posts, (user_set, columns)))
 }
 
 /// `Organization.users`'s arguments as its resolver receives them.

@@ -96,7 +96,7 @@ impl Loader<Key> for UsersWithPosts {
                     Source::Parents(part),
                     users,
                     posts,
-                    columns,
+                    (user_columns::Columns::ALL, columns),
                 )?;
                 rows.extend(
                     self.db
@@ -108,7 +108,14 @@ impl Loader<Key> for UsersWithPosts {
             let mut of_parent: HashMap<i32, Vec<UserWithPosts>> = HashMap::new();
             let mut last = None;
             for row in &rows {
-                add_row(&mut of_parent, &mut last, row, 0, columns).map_err(|e| Arc::new(e.into()))?;
+                add_row(
+                    &mut of_parent,
+                    &mut last,
+                    row,
+                    0,
+                    (user_columns::Columns::ALL, columns),
+                )
+                .map_err(|e| Arc::new(e.into()))?;
             }
             for parent in parents {
                 let value = of_parent.remove(&parent).unwrap_or_default();
@@ -129,12 +136,12 @@ fn add_row(
     last: &mut Option<(i32, i32)>,
     row: &QueryResult,
     at: usize,
-    columns: Columns,
+    (user_set, columns): (user_columns::Columns, Columns),
 ) -> Result<(), sea_orm::DbErr> {
     let Some(user_id) = row::get::<Option<i32>>(row, at + 1)? else {
         return Ok(());
     };
-    let start = at + 1 + user_columns::COLUMNS.len();
+    let start = at + 1 + user_set.len();
     let post = match row::get::<Option<i32>>(row, start)? {
         None => None,
         Some(id) => Some(post_columns::decode_with_id(row, columns, start, id)?),
@@ -147,7 +154,7 @@ fn add_row(
         }
         _ => {
             let parent = row::get(row, at)?;
-            let user = user_columns::decode_optional(row, at + 1)?
+            let user = user_columns::decode_set(row, at + 1, user_set)?
                 .ok_or_else(|| sea_orm::DbErr::Custom("a nested page row without its user".into()))?;
             of_parent
                 .entry(parent)
@@ -160,7 +167,9 @@ fn add_row(
 }
 
 /// The one statement for organization `id` if `viewer` may see it, with its page of users
-/// `users` and each user's page of posts `posts` (reading `columns`); an error when a
+/// `users` and each user's page of posts `posts` (reading `columns`: the users' and the
+/// posts'; each user's columns come again on each of their post rows, so only those the
+/// selection reads are selected); an error when a
 /// list is one its loader would refuse (the caller then leaves both to their loaders,
 /// whose resolvers report it). Built once per shape (`db::template`): requests of the
 /// same caller and lists differ only in the organization's id.
@@ -170,9 +179,15 @@ pub fn organization_statement(
     id: i32,
     users: &UserChildren,
     posts: &PostChildren,
-    columns: Columns,
+    columns: (user_columns::Columns, Columns),
 ) -> Result<Statement, ApiError> {
-    type Shape = (bool, Viewer, UserChildren, PostChildren, Columns);
+    type Shape = (
+        bool,
+        Viewer,
+        UserChildren,
+        PostChildren,
+        (user_columns::Columns, Columns),
+    );
     static TEMPLATES: LazyLock<Templates<Shape>> =
         LazyLock::new(|| Templates::new(NonZeroUsize::new(512).unwrap_or(NonZeroUsize::MIN)));
     let shape = (
@@ -193,7 +208,7 @@ pub async fn organization_with_users(
     db: &Db,
     statement: Statement,
     id: i32,
-    columns: Columns,
+    columns: (user_columns::Columns, Columns),
 ) -> Result<Option<(organization::Model, Vec<UserWithPosts>)>, ApiError> {
     let rows = db.query_all_raw(statement).await?;
     let Some(first) = rows.first() else {
@@ -229,7 +244,7 @@ fn statement(
     source: Source<'_>,
     users: &UserChildren,
     posts: &PostChildren,
-    columns: Columns,
+    (user_set, columns): (user_columns::Columns, Columns),
 ) -> Result<Statement, ApiError> {
     let user_window = users.window()?;
     let post_window = posts.window()?;
@@ -279,7 +294,7 @@ fn statement(
         }
     }
     outer.expr(Expr::col((page.clone(), Alias::new(PARENT))));
-    for column in user_columns::COLUMNS {
+    for column in user_set.iter() {
         outer.expr(Expr::col((page.clone(), Alias::new(column.as_str()))));
     }
     for column in columns.iter() {

@@ -175,3 +175,47 @@ async fn the_nested_shape_runs_one_statement() {
     // The organizations (their count is not asked); their users with their posts.
     assert_eq!(n, 2, "{n} statements");
 }
+
+/// The one statement reads only the user columns the users' nodes select (and the sort's
+/// and the required ones): every field of a user read that way is the field read apart,
+/// for each user field selected alone and with the others.
+#[tokio::test]
+async fn users_read_with_their_posts_carry_every_selected_field() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    let orgs = seed(&app).await;
+    let fields = [
+        "id",
+        "databaseId",
+        "username",
+        "email",
+        "fullName",
+        "role",
+        "isActive",
+        "createdAt",
+        "updatedAt",
+        "deletedAt",
+        "organization { name }",
+    ];
+    let all = fields.join(" ");
+    let mut selections: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+    selections.push(all);
+    for selection in selections {
+        for order in ["", ", orderBy: {field: USERNAME, direction: ASC}"] {
+            let posts = "posts(first: 2) { nodes { title } }";
+            let one = format!(
+                "query($org: ID!) {{ organization(id: $org) {{ users(first: 10{order}, includeDeleted: true) \
+                 {{ pageInfo {{ endCursor }} nodes {{ {selection} {posts} }} }} }} }}"
+            );
+            let two = one.replace(posts, &format!("{posts} again: {posts}"));
+            let (n, together) = statements(&app, &one, orgs[0]).await;
+            // `User.organization` is its loader's statement.
+            let expected = if selection.contains("organization") { 2 } else { 1 };
+            assert_eq!(n, expected, "{selection}: {n} statements");
+            let (_, mut apart) = statements(&app, &two, orgs[0]).await;
+            for node in apart["organization"]["users"]["nodes"].as_array_mut().unwrap() {
+                node.as_object_mut().unwrap().remove("again");
+            }
+            assert_eq!(together, apart, "{selection}{order}");
+        }
+    }
+}
