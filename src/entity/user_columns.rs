@@ -89,9 +89,6 @@ impl Columns {
 /// `Columns::iter` lists them), with defaults for the others; `None` when the id there is
 /// NULL (a left join that found no user).
 pub fn decode_set(row: &QueryResult, start: usize, columns: Columns) -> Result<Option<user::Model>, DbErr> {
-    if columns == Columns::ALL {
-        return decode_optional(row, start);
-    }
     let Some(id) = get::<Option<i32>>(row, start)? else {
         return Ok(None);
     };
@@ -131,20 +128,5 @@ pub fn decode_set(row: &QueryResult, start: usize, columns: Columns) -> Result<O
 /// The user whose `COLUMNS` start at position `start` of `row`; `None` when the id there
 /// is NULL (a left join that found no user).
 pub fn decode_optional(row: &QueryResult, start: usize) -> Result<Option<user::Model>, DbErr> {
-    let Some(id) = get::<Option<i32>>(row, start)? else {
-        return Ok(None);
-    };
-    let u = start;
-    Ok(Some(user::Model {
-        id,
-        username: get(row, u + 1)?,
-        email: get(row, u + 2)?,
-        full_name: get(row, u + 3)?,
-        is_active: get(row, u + 4)?,
-        organization_id: get(row, u + 5)?,
-        role: get_enum(row, u + 6)?,
-        created_at: get(row, u + 7)?,
-        updated_at: get(row, u + 8)?,
-        deleted_at: get(row, u + 9)?,
-    }))
+    decode_set(row, start, Columns::ALL)
 }
