@@ -391,7 +391,11 @@ def shapes(ids):
         "query Q($id: ID) { organization(id: $id) { name users(first: 10) { edges { node { username "
         "posts(first: 5) { edges { node { id title createdAt } } } } } } } }",
         V(id=gid("Organization", o["org"])))
-    add("organizations→posts→author (public)", "PN",
+    add("node(Organization)→10 users→5 posts", "PAM",
+        "query Q($id: ID!) { node(id: $id) { ... on Organization { name users(first: 10) { edges { node { "
+        "username posts(first: 5) { edges { node { id title createdAt } } } } } } } } }",
+        V(id=gid("Organization", o["org"])))
+    add("organizations→posts→author", "PAMN",
         "{ organizations(first: 10) { edges { node { name slug posts(first: 5) { totalCount edges { node { "
         "id title author { username fullName } } } } } } } }")
     add("organizations→posts filtered/ordered", "PM",

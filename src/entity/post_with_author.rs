@@ -46,3 +46,12 @@ fn decode(row: &QueryResult, columns: Columns) -> Result<PostWithAuthor, DbErr> 
     let author = user_columns::decode_optional(row, columns.len())?;
     Ok(PostWithAuthor { post, author })
 }
+
+/// Whether the user loader would return `author` to whoever may see `post`, so a joined
+/// read can hand it over: a visible post means its organization is visible (anonymous:
+/// public; member: their own; platform admin: all), and the user loader includes deleted
+/// users. Posts always belong to their author's organization; should one not, its author
+/// is left to the loader.
+pub fn author_in_scope(post: &post::Model, author: &user::Model) -> bool {
+    author.organization_id == post.organization_id
+}

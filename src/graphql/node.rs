@@ -91,6 +91,14 @@ impl NodeQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "A global id.")] id: ID,
     ) -> Result<Option<Node>> {
+        // An organization with its users and their posts in one statement, as
+        // `organization(id:)` reads it (only `Organization` has `users`: the look-ahead's
+        // `users` is its).
+        if let Some((Kind::Organization, org)) = decode_global(id.as_str())
+            && let Some(org) = super::organization_read::with_users_and_posts(ctx, org).await?
+        {
+            return Ok(org.map(|m| Node::Organization(Organization(m))));
+        }
         Ok(resolve(ctx, std::slice::from_ref(&id))
             .await?
             .into_iter()

@@ -11,8 +11,8 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::Loader;
 use sea_orm::{
     Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, JoinType,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, SelectStatement},
 };
 
 use crate::{
@@ -54,9 +54,9 @@ type Model<L> = <<L as ChildList>::Entity as EntityTrait>::Model;
 pub(super) const PARENT: &str = "blogql_parent_id";
 
 /// A row of a page, with the parent it was read for.
-struct WithParent<M> {
-    parent: i32,
-    row: M,
+pub(super) struct WithParent<M> {
+    pub parent: i32,
+    pub row: M,
 }
 
 impl<M: FromQueryResult> FromQueryResult for WithParent<M> {
@@ -73,40 +73,69 @@ impl<L: ChildList> Loader<(i32, L)> for ChildPages<L> {
     type Error = Arc<ApiError>;
 
     async fn load(&self, keys: &[(i32, L)]) -> Result<HashMap<(i32, L), Self::Value>, Self::Error> {
-        let mut pages = HashMap::new();
-        for (list, parents) in by_list(keys) {
-            let window = list.window()?;
-            if parents.is_empty() {
-                continue; // `by_list` never makes an empty group; `VALUES ()` would not build.
-            }
-            let statements = match self.db.get_database_backend() {
-                DbBackend::Postgres => vec![lateral_pages(list, &self.viewer, &window, &parents)?],
-                backend => parents
-                    .chunks(MAX_UNION_PARTS)
-                    .map(|chunk| limited_pages(list, &self.viewer, &window, chunk, backend))
-                    .collect::<Result<_, _>>()?,
-            };
-            let mut rows = Vec::new();
-            for statement in statements {
-                let part = WithParent::<Model<L>>::find_by_statement(statement)
-                    .all(&self.db)
-                    .await
-                    .map_err(|e| Arc::new(e.into()))?;
-                rows.extend(part);
-            }
-            let mut rows_of: HashMap<i32, Vec<Model<L>>> = HashMap::new();
-            for WithParent { parent, row } in rows {
-                rows_of.entry(parent).or_default().push(row);
-            }
-            for parent in parents {
-                pages.insert(
-                    (parent, list.clone()),
-                    rows_of.remove(&parent).unwrap_or_default(),
-                );
+        read_pages(&self.db, &self.viewer, keys, &Alone, |row| {
+            let WithParent { parent, row } = WithParent::<Model<L>>::from_query_result(row, "")?;
+            Ok((parent, row))
+        })
+        .await
+    }
+}
+
+/// What a pages statement reads beside each page row (`loaders::with_authors`).
+pub(super) trait Beside {
+    /// Adds the columns read beside the page's (`page.*`), and the joins they need.
+    fn add(&self, query: &mut SelectStatement, page: &Alias);
+}
+
+/// Nothing beside the page's rows.
+struct Alone;
+
+impl Beside for Alone {
+    fn add(&self, _: &mut SelectStatement, _: &Alias) {}
+}
+
+/// The pages of `keys` (one statement per distinct list: chunks on SQLite), each row with
+/// what `beside` adds, decoded by `decode` into its parent and value, in fetch order.
+pub(super) async fn read_pages<L: ChildList, R>(
+    db: &Db,
+    viewer: &Viewer,
+    keys: &[(i32, L)],
+    beside: &impl Beside,
+    decode: impl Fn(&QueryResult) -> Result<(i32, R), DbErr>,
+) -> Result<HashMap<(i32, L), Vec<R>>, Arc<ApiError>> {
+    let mut pages = HashMap::new();
+    for (list, parents) in by_list(keys) {
+        let window = list.window()?;
+        if parents.is_empty() {
+            continue; // `by_list` never makes an empty group; `VALUES ()` would not build.
+        }
+        let backend = db.get_database_backend();
+        let queries = match backend {
+            DbBackend::Postgres => vec![lateral_pages(list, viewer, &window, &parents, beside)?],
+            _ => parents
+                .chunks(MAX_UNION_PARTS)
+                .map(|chunk| limited_pages(list, viewer, &window, chunk, beside))
+                .collect::<Result<_, _>>()?,
+        };
+        let mut rows_of: HashMap<i32, Vec<R>> = HashMap::new();
+        for query in queries {
+            let rows = db
+                .query_all_raw(backend.build(&query))
+                .await
+                .map_err(|e| Arc::new(e.into()))?;
+            for row in &rows {
+                let (parent, value) = decode(row).map_err(|e| Arc::new(e.into()))?;
+                rows_of.entry(parent).or_default().push(value);
             }
         }
-        Ok(pages)
+        for parent in parents {
+            pages.insert(
+                (parent, list.clone()),
+                rows_of.remove(&parent).unwrap_or_default(),
+            );
+        }
     }
+    Ok(pages)
 }
 
 /// Parents per SQLite statement: each is one part of a `UNION ALL`, and SQLite allows
@@ -123,21 +152,21 @@ fn limited_pages<L: ChildList>(
     viewer: &Viewer,
     window: &Window,
     parents: &[i32],
-    backend: DbBackend,
-) -> Result<Statement, ApiError> {
+    beside: &impl Beside,
+) -> Result<SelectStatement, ApiError> {
     let (sort, _) = list.sort();
     let order = window.order(&sort);
     let union = limited_union(list, viewer, window, parents)?;
-    let query = Query::select()
-        .column(Asterisk)
-        .from_subquery(union, Alias::new("page"))
-        .order_by(
-            (Alias::new("page"), Alias::new(sort.column.as_str())),
-            order.clone(),
-        )
-        .order_by((Alias::new("page"), Alias::new(sort.id_column.as_str())), order)
-        .to_owned();
-    Ok(backend.build(&query))
+    let page = Alias::new("page");
+    let mut query = Query::select();
+    query
+        .column((page.clone(), Asterisk))
+        .from_subquery(union, page.clone());
+    beside.add(&mut query, &page);
+    query
+        .order_by((page.clone(), Alias::new(sort.column.as_str())), order.clone())
+        .order_by((page, Alias::new(sort.id_column.as_str())), order);
+    Ok(query)
 }
 
 /// The `UNION ALL` of `limited_pages` (each parent's page, with its `PARENT` column), in
@@ -186,7 +215,8 @@ fn lateral_pages<L: ChildList>(
     viewer: &Viewer,
     window: &Window,
     parents: &[i32],
-) -> Result<Statement, ApiError> {
+    beside: &impl Beside,
+) -> Result<SelectStatement, ApiError> {
     let (sort, _) = list.sort();
     let order = window.order(&sort);
     let parent = Alias::new("blogql_parent");
@@ -203,7 +233,8 @@ fn lateral_pages<L: ChildList>(
         "CAST($1 AS int4[])",
         Expr::val(array_param(DbBackend::Postgres, parents)),
     ));
-    let query = Query::select()
+    let mut query = Query::select();
+    query
         .column((page.clone(), Asterisk))
         .from_function(unnest, parent)
         .join_lateral(
@@ -211,11 +242,12 @@ fn lateral_pages<L: ChildList>(
             inner,
             page.clone(),
             Condition::all().add(Expr::cust("TRUE")),
-        )
+        );
+    beside.add(&mut query, &page);
+    query
         .order_by((page.clone(), Alias::new(sort.column.as_str())), order.clone())
-        .order_by((page, Alias::new(sort.id_column.as_str())), order)
-        .to_owned();
-    Ok(DbBackend::Postgres.build(&query))
+        .order_by((page, Alias::new(sort.id_column.as_str())), order);
+    Ok(query)
 }
 
 /// `totalCount` of a nested list for many parents: one `GROUP BY parent` per list.
@@ -352,7 +384,8 @@ mod tests {
             subject: "test".into(),
         };
         let window = list.window().unwrap();
-        let statement = limited_pages(&list, &viewer, &window, &[1, 2, 3], DbBackend::Sqlite).unwrap();
+        let statement =
+            DbBackend::Sqlite.build(&limited_pages(&list, &viewer, &window, &[1, 2, 3], &Alone).unwrap());
         assert!(!statement.sql.contains("ROW_NUMBER"), "{}", statement.sql);
         assert_eq!(statement.sql.matches("LIMIT").count(), 3, "{}", statement.sql);
         let plan = sqlite_plan(&statement).await;

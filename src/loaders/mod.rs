@@ -4,6 +4,7 @@ mod by_id;
 pub mod children;
 pub mod nested;
 mod tags;
+pub mod with_authors;
 
 use std::{
     collections::HashMap,
@@ -19,6 +20,7 @@ use self::{
     children::{ChildCounts, ChildPages},
     nested::UsersWithPosts,
     tags::PostTags,
+    with_authors::PostPagesWithAuthors,
 };
 use crate::{
     auth::Viewer,
@@ -31,7 +33,7 @@ use crate::{
 /// visible to the same viewer, an admin listing deleted children needs their deleted
 /// parents, and `node` drops deleted rows itself), and the nested lists.
 ///
-/// Each is built on first use: most requests need one or two of the thirteen, and
+/// Each is built on first use: most requests need one or two of the fourteen, and
 /// building one means building its scoped query.
 pub struct Loaders {
     db: Db,
@@ -42,6 +44,7 @@ pub struct Loaders {
     post: OnceLock<DataLoader<ById<post::Entity>>>,
     audit_log: OnceLock<DataLoader<ById<audit_log::Entity>>>,
     post_pages: OnceLock<DataLoader<ChildPages<PostChildren>>>,
+    post_pages_with_authors: OnceLock<DataLoader<PostPagesWithAuthors>>,
     post_counts: OnceLock<Arc<DataLoader<ChildCounts<PostChildren>>>>,
     user_pages: OnceLock<DataLoader<ChildPages<UserChildren>>>,
     user_counts: OnceLock<Arc<DataLoader<ChildCounts<UserChildren>>>>,
@@ -95,6 +98,7 @@ impl Loaders {
             post: OnceLock::new(),
             audit_log: OnceLock::new(),
             post_pages: OnceLock::new(),
+            post_pages_with_authors: OnceLock::new(),
             post_counts: OnceLock::new(),
             user_pages: OnceLock::new(),
             user_counts: OnceLock::new(),
@@ -191,6 +195,14 @@ impl Loaders {
     pub fn post_pages(&self) -> &DataLoader<ChildPages<PostChildren>> {
         self.post_pages
             .get_or_init(|| self.factory.make(ChildPages::new(&self.db, &self.viewer)))
+    }
+
+    /// Posts pages with each post's author, in one statement (`Organization.posts { author }`).
+    pub fn post_pages_with_authors(&self) -> &DataLoader<PostPagesWithAuthors> {
+        self.post_pages_with_authors.get_or_init(|| {
+            self.factory
+                .make(PostPagesWithAuthors::new(&self.db, &self.viewer))
+        })
     }
 
     pub fn post_counts(&self) -> &Arc<DataLoader<ChildCounts<PostChildren>>> {

@@ -20,7 +20,7 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, IdenStatic, JoinType, QueryFilter, QueryOrder,
     QueryResult, QuerySelect, QueryTrait, Statement,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, Func, NullOrdering, Order, Query, SelectStatement, UnionType},
 };
 
 use super::children::{MAX_UNION_PARTS, PARENT, limited_union};
@@ -280,17 +280,16 @@ fn statement(
             outer.from_subquery(limited_union(users, viewer, &user_window, parents)?, page.clone());
         }
         Source::Organization(id) => {
-            let org = Alias::new("org");
-            let scoped = scope::organizations(viewer, Deleted::Exclude)
-                .filter(organization::Column::Id.eq(id))
-                .into_query();
-            for column in organization_columns::COLUMNS {
-                outer.expr(Expr::col((org.clone(), Alias::new(column.as_str()))));
+            // The organization's columns come once, on a row of their own (`head` below),
+            // not again on each user and post row: PostgreSQL produces and sends every
+            // column of the outer select list. Its users only if it is visible.
+            for _ in organization_columns::COLUMNS {
+                outer.expr(Expr::cust("NULL"));
             }
             let user_page = limited_union(users, viewer, &user_window, &[id])?;
             outer
-                .from_subquery(scoped, org)
-                .join_subquery(JoinType::LeftJoin, user_page, page.clone(), on());
+                .from_subquery(visible_organization(viewer, id), Alias::new("org"))
+                .join_subquery(JoinType::InnerJoin, user_page, page.clone(), on());
         }
     }
     outer.expr(Expr::col((page.clone(), Alias::new(PARENT))));
@@ -331,6 +330,41 @@ fn statement(
     }
     let user_order = user_window.order(&user_sort);
     let post_order = post_window.order(&post_sort);
+    if let Source::Organization(id) = source {
+        // The organization's row, then its users' rows, in page order. A `UNION ALL` is
+        // ordered by the positions of its output columns (1-based): the organization's row
+        // is the one without a parent.
+        let parent_at = organization_columns::COLUMNS.len() + 1;
+        let users_at = parent_at + 1;
+        let posts_at = users_at + user_set.len();
+        let (Some(user_sort_at), Some(user_id_at), Some(post_sort_at), Some(post_id_at)) = (
+            position(user_set.iter(), user_sort.column),
+            position(user_set.iter(), user_sort.id_column),
+            position(columns.iter(), post_sort.column),
+            position(columns.iter(), post_sort.id_column),
+        ) else {
+            return Err(ApiError::Internal(
+                "a nested page's sort column is not selected".into(),
+            ));
+        };
+        let mut head = Query::select();
+        let org = Alias::new("org");
+        for column in organization_columns::COLUMNS {
+            head.expr(Expr::col((org.clone(), Alias::new(column.as_str()))));
+        }
+        for _ in parent_at..posts_at + columns.len() {
+            head.expr(Expr::cust("NULL"));
+        }
+        let at = |position: usize| Expr::cust(position.to_string());
+        head.from_subquery(visible_organization(viewer, id), org)
+            .union(UnionType::All, outer)
+            .order_by_expr_with_nulls(at(parent_at), Order::Asc, NullOrdering::First)
+            .order_by_expr(at(users_at + user_sort_at), user_order.clone())
+            .order_by_expr(at(users_at + user_id_at), user_order)
+            .order_by_expr(at(posts_at + post_sort_at), post_order.clone())
+            .order_by_expr(at(posts_at + post_id_at), post_order);
+        return Ok(backend.build(&head));
+    }
     outer
         .order_by(
             (page.clone(), Alias::new(user_sort.column.as_str())),
@@ -343,4 +377,18 @@ fn statement(
         )
         .order_by((sub, Alias::new(post_sort.id_column.as_str())), post_order);
     Ok(backend.build(&outer))
+}
+
+/// Organization `id` if `viewer` may see it (every column).
+fn visible_organization(viewer: &Viewer, id: i32) -> SelectStatement {
+    scope::organizations(viewer, Deleted::Exclude)
+        .filter(organization::Column::Id.eq(id))
+        .into_query()
+}
+
+/// The 0-based position of `column` among `columns`.
+fn position<C: IdenStatic>(columns: impl Iterator<Item = C>, column: C) -> Option<usize> {
+    columns
+        .map(|c| c.as_str())
+        .position(|name| name == column.as_str())
 }

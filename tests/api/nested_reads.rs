@@ -219,3 +219,174 @@ async fn users_read_with_their_posts_carry_every_selected_field() {
         }
     }
 }
+
+/// `organizations → posts → author`: each page's authors come in the pages' statement
+/// (`loaders::with_authors`), not in a statement of their own. For an anonymous caller, a
+/// member and a platform admin (deleted posts and a deleted author included), the posts are
+/// those read without `author`, and each author is the post's writer as the organization's
+/// users list reads them.
+#[tokio::test]
+async fn organization_posts_come_with_their_authors_in_their_statement() {
+    let app = TestApp::spawn_with(BATCHING).await;
+    let orgs = seed(&app).await;
+    let admin = app.platform_token();
+    // A deleted author: their posts are deleted with them, and an admin still reads both.
+    let deleted = app.create_user(orgs[1], "user_1_gone", "MEMBER").await;
+    for p in 0..2 {
+        app.create_post(deleted, &format!("Mid post {p} of 1/gone"), "PUBLISHED")
+            .await;
+    }
+    app.ok(
+        "mutation($id: ID!) { softDeleteUser(input: {id: $id}) { id } }",
+        json!({ "id": deleted.to_string() }),
+        Some(&admin),
+    )
+    .await;
+    let reader = app.create_user(orgs[0], "reader", "MEMBER").await;
+    let member = app.user_token(reader);
+    // Every user of both organizations, deleted ones included, by database id.
+    let mut users = std::collections::HashMap::new();
+    for org in &orgs {
+        let data = app
+            .ok(
+                "query($org: ID!) { organization(id: $org) { users(first: 100, includeDeleted: true) { nodes { \
+                 databaseId username role isActive deletedAt } } } }",
+                json!({ "org": org.to_string() }),
+                Some(&admin),
+            )
+            .await;
+        for user in data["organization"]["users"]["nodes"].as_array().unwrap() {
+            users.insert(user["databaseId"].as_i64().unwrap(), user.clone());
+        }
+    }
+    let author = "author { databaseId username role isActive deletedAt }";
+    let cases: [(Option<&str>, &str); 7] = [
+        (None, "(first: 5)"),
+        (None, "(last: 2, orderBy: {field: TITLE, direction: ASC})"),
+        (Some(&member), "(first: 4)"),
+        (Some(&member), "(first: 3, filter: {status: DRAFT})"),
+        (Some(&admin), "(first: 20, includeDeleted: true)"),
+        (
+            Some(&admin),
+            "(first: 2, orderBy: {field: VIEW_COUNT, direction: DESC})",
+        ),
+        (Some(&admin), "(first: 0)"),
+    ];
+    for (token, args) in cases {
+        let fields = if token.is_none() {
+            "author { databaseId username }"
+        } else {
+            author
+        };
+        let with = format!(
+            "{{ organizations(first: 5) {{ nodes {{ slug posts{args} {{ pageInfo {{ hasNextPage endCursor }} \
+             nodes {{ databaseId title status deletedAt {fields} }} }} }} }} }}"
+        );
+        let without = with.replace(fields, "");
+        app.ok(&without, json!({}), token).await; // A member's account, cached on PostgreSQL.
+        let before = app.statement_count();
+        let apart = app.ok(&without, json!({}), token).await;
+        let n_without = app.statement_count() - before;
+        let before = app.statement_count();
+        let mut together = app.ok(&with, json!({}), token).await;
+        let n = app.statement_count() - before;
+        // The organizations; their posts with the posts' authors (and a member's account
+        // on SQLite, in both).
+        assert_eq!(
+            n, n_without,
+            "{args}: {n} statements with authors, {n_without} without"
+        );
+        if token != Some(&member) {
+            assert_eq!(n, 2, "{args}: {n} statements");
+        }
+        let mut read = 0;
+        for org in together["organizations"]["nodes"].as_array_mut().unwrap() {
+            for post in org["posts"]["nodes"].as_array_mut().unwrap() {
+                let author = post.as_object_mut().unwrap().remove("author").unwrap();
+                let writer = &users[&author["databaseId"].as_i64().unwrap()];
+                for (field, value) in author.as_object().unwrap() {
+                    assert_eq!(value, &writer[field], "{args}: {field} of {author}");
+                }
+                // Titles end with "of <org>/<user index>": the writer's username ends so.
+                let of = post["title"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit(" of ")
+                    .next()
+                    .unwrap()
+                    .replace('/', "_");
+                assert!(
+                    writer["username"].as_str().unwrap().ends_with(&of),
+                    "{args}: {post} by {writer}"
+                );
+                read += 1;
+            }
+        }
+        assert_eq!(together, apart, "{args}");
+        if args != "(first: 0)" {
+            assert!(read > 0, "{args}: no posts read");
+        }
+        if args.contains("includeDeleted") {
+            assert!(with.contains("deletedAt"));
+            let gone = together.to_string().matches("1/gone").count();
+            assert_eq!(gone, 2, "{args}: the deleted author's posts");
+        }
+    }
+    // `organization(id:) → posts → author`: the organization, then its posts with authors.
+    let one = "query($org: ID!) { organization(id: $org) { posts(first: 5) { nodes { title author { username } } } } }";
+    let (n, data) = statements(&app, one, orgs[1]).await;
+    assert_eq!(n, 2, "{n} statements");
+    assert_eq!(
+        data["organization"]["posts"]["nodes"].as_array().map(Vec::len),
+        Some(5)
+    );
+}
+
+/// `node(id:)` on an organization with its users and their posts is one statement, as
+/// `organization(id:)` is, with the same data; other shapes under `node` read per level.
+#[tokio::test]
+async fn an_organization_node_reads_its_users_and_posts_in_one_statement() {
+    use base64::Engine;
+    let app = TestApp::spawn_with(BATCHING).await;
+    let orgs = seed(&app).await;
+    let selection = "name users(first: 3, orderBy: {field: USERNAME, direction: DESC}) { pageInfo { hasNextPage } \
+                     nodes { username posts(first: 2) { nodes { title createdAt } } } }";
+    let by_field = format!("query($org: ID!) {{ organization(id: $org) {{ {selection} }} }}");
+    let by_node =
+        format!("query($id: ID!) {{ node(id: $id) {{ id ... on Organization {{ {selection} }} }} }}");
+    let reader = app.create_user(orgs[0], "reader", "MEMBER").await;
+    let (admin, member) = (app.platform_token(), app.user_token(reader));
+    for (org, token) in [(orgs[0], &admin), (orgs[1], &admin), (orgs[0], &member)] {
+        let global = base64::engine::general_purpose::STANDARD.encode(format!("Organization:{org}"));
+        // Warms what a caller's first request reads once (a member's account on PostgreSQL).
+        app.ok(&by_field, json!({ "org": org.to_string() }), Some(token))
+            .await;
+        let before = app.statement_count();
+        let expected = app
+            .ok(&by_field, json!({ "org": org.to_string() }), Some(token))
+            .await;
+        let n_field = app.statement_count() - before;
+        let before = app.statement_count();
+        let data = app.ok(&by_node, json!({ "id": global }), Some(token)).await;
+        let n_node = app.statement_count() - before;
+        assert_eq!(
+            n_node, n_field,
+            "org {org}: node {n_node} statements, organization {n_field}"
+        );
+        if *token == admin {
+            assert_eq!(n_node, 1, "org {org}");
+        }
+        assert_eq!(data["node"]["id"], json!(global));
+        assert_eq!(
+            data["node"]["users"], expected["organization"]["users"],
+            "org {org}"
+        );
+        assert_eq!(data["node"]["users"]["nodes"].as_array().map(Vec::len), Some(3));
+    }
+    // An unknown organization is null.
+    let missing = base64::engine::general_purpose::STANDARD.encode("Organization:999999");
+    let data = app
+        .ok(&by_node, json!({ "id": missing }), Some(&app.platform_token()))
+        .await;
+    assert_eq!(data["node"], Value::Null);
+}

@@ -22,6 +22,7 @@ use crate::{
     entity::{post, post_columns::Columns},
     error::ApiError,
     loaders::{children::primed_page, load_page},
+    query::ChildList,
     query::PageArgs,
     service::{
         self,
@@ -301,6 +302,23 @@ pub async fn nested_connection(ctx: &Context<'_>, parent: Parent, args: PostList
     let loaders = loaders(ctx)?;
     if let Some(rows) = loaders.take_posts(&list, parent_id) {
         let page = primed_page(loaders.post_counts(), parent_id, list, rows)?;
+        return Ok(connection(page, Post));
+    }
+    if !by_author && selects_rows(ctx) && nodes_select(ctx, "author") {
+        // The authors in the pages' statement (`loaders::with_authors`), for `Post.author`
+        // to find in the user loader. `User.posts`' author is the user above it.
+        list.select(viewer(ctx)?)?;
+        let rows = Box::pin(
+            loaders
+                .post_pages_with_authors()
+                .load_one((parent_id, list.clone())),
+        )
+        .await
+        .map_err(ApiError::from)?
+        .unwrap_or_default();
+        let (posts, authors): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        loaders.user().loader().prime(authors.into_iter().flatten());
+        let page = primed_page(loaders.post_counts(), parent_id, list, posts)?;
         return Ok(connection(page, Post));
     }
     let page = load_page(

@@ -12,7 +12,7 @@ use crate::{
         post::{self, Status},
         post_columns::{self, Columns},
         post_tag,
-        post_with_author::{self, PostWithAuthor},
+        post_with_author::{self, PostWithAuthor, author_in_scope},
         scope, tag, user,
     },
     error::ApiError,
@@ -261,12 +261,7 @@ pub async fn page(
 }
 
 /// Runs a page's query joined with the posts' authors (one statement instead of a second
-/// one for the authors).
-///
-/// An author is in the viewer's user scope when it belongs to the post's organization: a
-/// visible post means its organization is visible (anonymous: public; member: their own;
-/// platform admin: all), and the user loader includes deleted users. Posts always belong
-/// to their author's organization; should one not, its author is left to the loader.
+/// one for the authors); the authors the user loader would return (`author_in_scope`).
 async fn with_authors(
     db: &Db,
     select: Select<post::Entity>,
@@ -276,7 +271,7 @@ async fn with_authors(
     let mut posts = Vec::with_capacity(rows.len());
     let mut authors = Vec::with_capacity(rows.len());
     for PostWithAuthor { post, author } in rows {
-        if let Some(author) = author.filter(|a| a.organization_id == post.organization_id) {
+        if let Some(author) = author.filter(|a| author_in_scope(&post, a)) {
             authors.push(author);
         }
         posts.push(post);
