@@ -143,7 +143,7 @@ impl AuditQuery {
                 created_before: f.created_before,
             },
             descending: order_by.is_none_or(|o| o.direction.is_desc()),
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             include_deleted,
         };
         let page = service::audit::page(db(ctx)?, viewer(ctx)?, &list, selects_rows(ctx)).await?;

@@ -105,7 +105,7 @@ impl Organization {
         #[graphql(desc = "Include soft-deleted users (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<User>> {
         let args = UserListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,
@@ -128,7 +128,7 @@ impl Organization {
         #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Post>> {
         let args = PostListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,
@@ -165,7 +165,7 @@ impl Organization {
         #[graphql(desc = "Include soft-deleted tags (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Tag>> {
         let args = TagListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,
@@ -246,7 +246,7 @@ impl OrganizationQuery {
                 OrganizationOrderField::Name => OrganizationSort::Name,
             },
             descending: order.direction.is_desc(),
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             include_deleted,
         };
         let page = service::organization::page(db(ctx)?, viewer, &list, selects_rows(ctx)).await?;

@@ -101,6 +101,7 @@ pub fn connection<M, N: OutputType>(page: Page<M>, node: impl Fn(M) -> N) -> Con
 
 /// The page arguments of a connection field.
 pub fn page_args(
+    ctx: &async_graphql::Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -111,7 +112,22 @@ pub fn page_args(
         after,
         last,
         before,
+        ends_unread: !reads_page_ends(ctx.field()),
     }
+}
+
+/// Whether `connection`'s selection reads `pageInfo.hasNextPage` or `hasPreviousPage`
+/// (fragments included, `@skip`/`@include` not applied: a skipped field counts as read).
+/// Resolvers and the look-ahead planner both decide from the connection's field, so a
+/// list's loader key is the same from either.
+fn reads_page_ends(connection: async_graphql::SelectionField<'_>) -> bool {
+    connection
+        .selection_set()
+        .filter(|field| field.name() == "pageInfo")
+        .any(|info| {
+            info.selection_set()
+                .any(|field| matches!(field.name(), "hasNextPage" | "hasPreviousPage"))
+        })
 }
 
 /// Whether a connection's selection reads its rows (`edges`, `nodes`, `pageInfo`): a
@@ -169,7 +185,13 @@ pub fn list_arguments<F: async_graphql::InputType, O: async_graphql::InputType>(
         }
     }
     Some((
-        page_args(first, after, last, before),
+        PageArgs {
+            first,
+            after,
+            last,
+            before,
+            ends_unread: !reads_page_ends(field),
+        },
         filter,
         order_by,
         include_deleted,

@@ -104,7 +104,7 @@ impl User {
     ) -> Result<Conn<Post>> {
         require_sign_in(ctx)?;
         let args = PostListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,
@@ -245,7 +245,7 @@ impl UserQuery {
     ) -> Result<Conn<User>> {
         let org = ids::decode_opt(organization_id.as_ref(), Kind::Organization, "organizationId")?;
         let list = UserListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,

@@ -34,6 +34,10 @@ pub struct PageArgs {
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    /// The selection reads neither `pageInfo.hasNextPage` nor `hasPreviousPage`: the page
+    /// is read without the one row more that tells whether another page follows (on
+    /// `organization → 10 users → 5 posts`, 50 rows and 10 posts reads instead of 66 and 11).
+    pub ends_unread: bool,
 }
 
 fn page_size(value: Option<i32>, field: &'static str) -> ApiResult<Option<u64>> {
@@ -77,6 +81,8 @@ pub struct Window {
     before: Option<(SortKey, i32)>,
     limit: u64,
     backward: bool,
+    /// Whether one row more than the page is read (`PageArgs::ends_unread`).
+    peek: bool,
 }
 
 impl Window {
@@ -96,12 +102,14 @@ impl Window {
             before: cursor(&args.before, "before")?,
             limit: last.or(first).unwrap_or(DEFAULT_PAGE as u64),
             backward: last.is_some(),
+            peek: !args.ends_unread,
         })
     }
 
-    /// Rows to fetch: one more than the page, to learn whether another page follows.
+    /// Rows to fetch: the page, and one more to learn whether another page follows when
+    /// the selection reads that.
     pub fn fetch_limit(&self) -> u64 {
-        self.limit + 1
+        self.limit + u64::from(self.peek)
     }
 
     /// The fetch order: backward pages read the order reversed from `before`.
@@ -226,5 +234,27 @@ impl<E: EntityTrait> PageQuery<E> {
             select,
             count,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One row more than the page only when the selection reads the page's ends.
+    #[test]
+    fn the_extra_row_is_read_only_for_the_page_ends() {
+        let args = |first, last, ends_unread| PageArgs {
+            first,
+            last,
+            ends_unread,
+            ..PageArgs::default()
+        };
+        let limit = |a: PageArgs| Window::new(&a, "createdAt").map(|w| w.fetch_limit()).ok();
+        assert_eq!(limit(args(Some(5), None, false)), Some(6));
+        assert_eq!(limit(args(Some(5), None, true)), Some(5));
+        assert_eq!(limit(args(None, Some(3), true)), Some(3));
+        assert_eq!(limit(args(None, None, true)), Some(DEFAULT_PAGE as u64));
+        assert_eq!(limit(args(Some(0), None, false)), Some(1));
     }
 }

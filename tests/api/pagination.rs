@@ -746,3 +746,43 @@ async fn first_zero_reports_whether_rows_exist() {
     assert_eq!(some["organizations"]["edges"], json!([]));
     assert_eq!(some["organizations"]["pageInfo"]["hasNextPage"], true);
 }
+
+/// A page whose selection does not read `hasNextPage`/`hasPreviousPage` is read without
+/// the extra row that tells them; wherever the selection does read them (directly, through
+/// a fragment, beside the same list read without them in one request, nested), they are
+/// right.
+#[tokio::test]
+async fn page_ends_are_right_however_they_are_selected() {
+    let app = TestApp::spawn().await;
+    let (org, author) = setup(&app).await;
+    for i in 0..3 {
+        create_post(&app, author, &format!("Post {i}"), "body").await;
+    }
+    let token = app.platform_token();
+    let vars = json!({ "org": org.to_string() });
+    let query = "query($org: ID!) { \
+        direct: posts(organizationId: $org, first: 2) { pageInfo { hasNextPage hasPreviousPage } nodes { title } } \
+        bare: posts(organizationId: $org, first: 2) { pageInfo { endCursor } nodes { title } } \
+        named: posts(organizationId: $org, first: 2) { pageInfo { ...Ends } nodes { title } } \
+        inline: posts(organizationId: $org, first: 2) { ... on PostConnection { pageInfo { ... on PageInfo { hasNextPage } } } } \
+        back: posts(organizationId: $org, last: 2) { pageInfo { hasPreviousPage } nodes { title } } \
+        exact: posts(organizationId: $org, first: 3) { pageInfo { hasNextPage } nodes { title } } \
+        organization(id: $org) { \
+          users(first: 1) { nodes { bare: posts(first: 2) { nodes { title } } \
+                                    ends: posts(first: 2) { pageInfo { hasNextPage } nodes { title } } } } \
+          posts(first: 2) { pageInfo { hasNextPage } } } } \
+        fragment Ends on PageInfo { hasNextPage }";
+    let data = app.ok(query, vars, Some(&token)).await;
+    assert_eq!(data["direct"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(data["direct"]["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(data["bare"]["nodes"], data["direct"]["nodes"]);
+    assert_eq!(data["bare"]["nodes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["named"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(data["inline"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(data["back"]["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(data["exact"]["pageInfo"]["hasNextPage"], false);
+    let user = &data["organization"]["users"]["nodes"][0];
+    assert_eq!(user["ends"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(user["bare"]["nodes"], user["ends"]["nodes"]);
+    assert_eq!(data["organization"]["posts"]["pageInfo"]["hasNextPage"], true);
+}

@@ -395,7 +395,7 @@ impl PostQuery {
             None => Parent::Any,
         };
         let args = PostListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,

@@ -105,7 +105,7 @@ impl Tag {
         #[graphql(desc = "Include soft-deleted posts (admins only).", default = false)] include_deleted: bool,
     ) -> Result<Conn<Post>> {
         let args = PostListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,
@@ -202,7 +202,7 @@ impl TagQuery {
         let organization_id =
             ids::decode_opt(organization_id.as_ref(), Kind::Organization, "organizationId")?;
         let args = TagListArgs {
-            page: page_args(first, after, last, before),
+            page: page_args(ctx, first, after, last, before),
             filter,
             order_by,
             include_deleted,
