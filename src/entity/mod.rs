@@ -1,5 +1,6 @@
 //! SeaORM entities, and the scoped query builders every read starts from.
 pub mod audit_log;
+pub mod column_set;
 pub mod organization;
 pub mod organization_columns;
 pub mod post;

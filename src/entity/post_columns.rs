@@ -14,6 +14,7 @@ use sea_orm::{
 };
 
 use super::{
+    column_set::{Ordered, Set},
     post::{self, Status},
     row::{get, get_enum},
 };
@@ -40,19 +41,14 @@ const ORDER: [post::Column; 15] = [
 
 /// A set of `posts` columns. The id, the author and the organization are always in it:
 /// the object's own resolvers (`id`, `author`, `organization`, `tags`) need them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Columns(u16);
+pub type Columns = Set<post::Column>;
 
-impl Columns {
-    /// Every column (a read whose model may be used whole).
-    pub const ALL: Columns = Columns((1 << ORDER.len()) - 1);
-    /// The columns every read selects.
-    pub const REQUIRED: Columns = Columns(0b111);
+impl Ordered for post::Column {
+    const ORDER: &'static [post::Column] = &ORDER;
 
-    /// The column's bit: its position in `ORDER`.
-    fn bit(column: post::Column) -> u16 {
+    fn position(self) -> usize {
         use post::Column::*;
-        let position = match column {
+        match self {
             Id => 0,
             UserId => 1,
             OrganizationId => 2,
@@ -68,42 +64,18 @@ impl Columns {
             CreatedAt => 12,
             UpdatedAt => 13,
             DeletedAt => 14,
-        };
-        1 << position
+        }
     }
+}
 
-    /// This set and `column`.
-    #[must_use]
-    pub fn with(self, column: post::Column) -> Columns {
-        Columns(self.0 | Self::bit(column))
-    }
+impl Set<post::Column> {
+    /// The columns every read selects.
+    pub const REQUIRED: Columns = Columns::from_bits(0b111);
 
     /// This set without `column` (a required column stays).
     #[must_use]
     pub fn without(self, column: post::Column) -> Columns {
-        Columns((self.0 & !Self::bit(column)) | Self::REQUIRED.0)
-    }
-
-    pub fn contains(self, column: post::Column) -> bool {
-        self.0 & Self::bit(column) != 0
-    }
-
-    /// The columns of the set, in `ORDER` (the positions `decode` reads them at).
-    pub fn iter(self) -> impl Iterator<Item = post::Column> {
-        ORDER
-            .into_iter()
-            .enumerate()
-            .filter(move |(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, c)| c)
-    }
-
-    /// How many columns a read of this set selects.
-    pub fn len(self) -> usize {
-        self.0.count_ones() as usize
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.without_keeping(column, Self::REQUIRED)
     }
 }
 
@@ -230,7 +202,7 @@ mod tests {
         assert_eq!(columns.len(), 5);
         assert_eq!(Columns::ALL.len(), ORDER.len());
         for (i, column) in ORDER.into_iter().enumerate() {
-            assert_eq!(Columns::bit(column), 1 << i, "{column:?}");
+            assert_eq!(column.position(), i, "{column:?}");
         }
         let all_but_content = Columns::ALL
             .without(post::Column::Content)

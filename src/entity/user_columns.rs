@@ -3,6 +3,7 @@
 use sea_orm::{DbErr, QueryResult};
 
 use super::{
+    column_set::{Ordered, Set},
     row::{get, get_enum},
     user,
 };
@@ -22,52 +23,35 @@ pub const COLUMNS: [user::Column; 10] = [
     user::Column::DeletedAt,
 ];
 
-/// A set of `users` columns (bit `i` for `COLUMNS[i]`), for a read that selects only what
-/// a selection needs; the id and the organization are always in it (`id`, `posts`,
-/// `organization` read them). A model read with a set holds defaults for the other
-/// columns: it goes only to the selection it was read for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Columns(u16);
+/// A set of `users` columns, for a read that selects only what a selection needs; the
+/// id and the organization are always in it (`id`, `posts`, `organization` read them). A
+/// model read with a set holds defaults for the other columns: it goes only to the
+/// selection it was read for.
+pub type Columns = Set<user::Column>;
 
-impl Columns {
-    /// Every column.
-    pub const ALL: Columns = Columns((1 << COLUMNS.len()) - 1);
+impl Ordered for user::Column {
+    const ORDER: &'static [user::Column] = &COLUMNS;
+
+    fn position(self) -> usize {
+        use user::Column::*;
+        match self {
+            Id => 0,
+            Username => 1,
+            Email => 2,
+            FullName => 3,
+            IsActive => 4,
+            OrganizationId => 5,
+            Role => 6,
+            CreatedAt => 7,
+            UpdatedAt => 8,
+            DeletedAt => 9,
+        }
+    }
+}
+
+impl Set<user::Column> {
     /// The columns every read selects: the id and the organization.
-    pub const REQUIRED: Columns = Columns(0b10_0001);
-
-    fn bit(column: user::Column) -> u16 {
-        COLUMNS
-            .iter()
-            .position(|c| std::mem::discriminant(c) == std::mem::discriminant(&column))
-            .map_or(0, |i| 1 << i)
-    }
-
-    /// This set and `column`.
-    #[must_use]
-    pub fn with(self, column: user::Column) -> Columns {
-        Columns(self.0 | Self::bit(column))
-    }
-
-    fn contains(self, column: user::Column) -> bool {
-        self.0 & Self::bit(column) != 0
-    }
-
-    /// The columns of the set, in `COLUMNS` order (the positions `decode_set` reads).
-    pub fn iter(self) -> impl Iterator<Item = user::Column> {
-        COLUMNS
-            .into_iter()
-            .enumerate()
-            .filter(move |(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, c)| c)
-    }
-
-    pub fn len(self) -> usize {
-        self.0.count_ones() as usize
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
+    pub const REQUIRED: Columns = Columns::from_bits(0b10_0001);
 
     /// The column the `User` field `name` reads, if it reads one of its own.
     pub fn of_field(name: &str) -> Option<user::Column> {
