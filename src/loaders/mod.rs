@@ -54,9 +54,41 @@ pub struct Loaders {
     tag_post_counts: OnceLock<Arc<DataLoader<ChildCounts<TagPosts>>>>,
     users_with_posts: OnceLock<DataLoader<UsersWithPosts>>,
     /// Posts pages read with their users (`nested`), for `User.posts` to take.
-    primed_posts: Mutex<HashMap<PostChildren, HashMap<i32, Vec<post::Model>>>>,
+    primed_posts: Primed<PostChildren, post::Model>,
     /// Users pages read with their organization, for `Organization.users` to take.
-    primed_users: Mutex<HashMap<UserChildren, HashMap<i32, Vec<user::Model>>>>,
+    primed_users: Primed<UserChildren, user::Model>,
+}
+
+/// Pages read with the level above them, by list and parent, for that list's resolver to
+/// take. A request holds one list or two: a vector searched with `==` costs less than
+/// hashing a list's whole spec once for every parent that takes its page.
+struct Primed<L, M>(Mutex<Vec<(L, Pages<M>)>>);
+
+/// Pages by parent id.
+type Pages<M> = HashMap<i32, Vec<M>>;
+
+impl<L, M> Default for Primed<L, M> {
+    fn default() -> Self {
+        Primed(Mutex::default())
+    }
+}
+
+impl<L: PartialEq, M> Primed<L, M> {
+    fn put(&self, list: L, pages: impl IntoIterator<Item = (i32, Vec<M>)>) {
+        let Ok(mut primed) = self.0.lock() else {
+            return;
+        };
+        match primed.iter_mut().find(|(l, _)| *l == list) {
+            Some((_, of_list)) => of_list.extend(pages),
+            None => primed.push((list, pages.into_iter().collect())),
+        }
+    }
+
+    fn take(&self, list: &L, parent: i32) -> Option<Vec<M>> {
+        let mut primed = self.0.lock().ok()?;
+        let (_, of_list) = primed.iter_mut().find(|(l, _)| l == list)?;
+        of_list.remove(&parent)
+    }
 }
 
 /// How a request's loaders are made: how long they collect keys (see
@@ -107,8 +139,8 @@ impl Loaders {
             tag_post_pages: OnceLock::new(),
             tag_post_counts: OnceLock::new(),
             users_with_posts: OnceLock::new(),
-            primed_posts: Mutex::default(),
-            primed_users: Mutex::default(),
+            primed_posts: Primed::default(),
+            primed_users: Primed::default(),
         }
     }
 
@@ -121,31 +153,23 @@ impl Loaders {
     /// Keeps the pages of posts list `list` read with their users (by user id) for
     /// `take_posts`.
     pub fn prime_posts(&self, list: PostChildren, pages: HashMap<i32, Vec<post::Model>>) {
-        if let Ok(mut primed) = self.primed_posts.lock() {
-            primed.entry(list).or_default().extend(pages);
-        }
+        self.primed_posts.put(list, pages);
     }
 
     /// Keeps organization `organization`'s page of users list `list`, read with it, for
     /// `take_users`.
     pub fn prime_users(&self, list: UserChildren, organization: i32, rows: Vec<user::Model>) {
-        if let Ok(mut primed) = self.primed_users.lock() {
-            primed.entry(list).or_default().insert(organization, rows);
-        }
+        self.primed_users.put(list, [(organization, rows)]);
     }
 
     /// The rows of `organization`'s page of users list `list`, if they were read with it.
     pub fn take_users(&self, list: &UserChildren, organization: i32) -> Option<Vec<user::Model>> {
-        self.primed_users
-            .lock()
-            .ok()?
-            .get_mut(list)?
-            .remove(&organization)
+        self.primed_users.take(list, organization)
     }
 
     /// The rows of `user`'s page of posts list `list`, if they were read with the user.
     pub fn take_posts(&self, list: &PostChildren, user: i32) -> Option<Vec<post::Model>> {
-        self.primed_posts.lock().ok()?.get_mut(list)?.remove(&user)
+        self.primed_posts.take(list, user)
     }
 
     pub fn organization(&self) -> &DataLoader<ById<organization::Entity>> {
