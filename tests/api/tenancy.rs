@@ -930,3 +930,63 @@ async fn anonymous_callers_cannot_filter_or_order_by_what_they_cannot_read() {
         .await;
     assert_eq!(data["organizations"]["nodes"], json!([{ "slug": "zeta" }]));
 }
+
+/// `post(id:)`'s statement is built once per audience and column set and reused with the
+/// next id (`db::template`): callers of every audience, asking in turn for the same posts
+/// with different selections, each see exactly their own.
+#[tokio::test]
+async fn post_by_id_reused_statements_keep_each_callers_scope() {
+    let app = TestApp::spawn().await;
+    let a = app.create_org("Org A", "org-a").await;
+    let b = app.create_org("Org B", "org-b").await;
+    let (writer_a, writer_b) = (
+        app.create_user(a, "writer_a", "MEMBER").await,
+        app.create_user(b, "writer_b", "MEMBER").await,
+    );
+    let a_published = app.create_post(writer_a, "A published", "PUBLISHED").await;
+    let a_draft = app.create_post(writer_a, "A draft", "DRAFT").await;
+    let b_published = app.create_post(writer_b, "B published", "PUBLISHED").await;
+    let callers = [
+        ("anonymous", None, vec![a_published, b_published]),
+        (
+            "member of A",
+            Some(app.user_token(writer_a)),
+            vec![a_published, a_draft],
+        ),
+        ("member of B", Some(app.user_token(writer_b)), vec![b_published]),
+        (
+            "platform admin",
+            Some(app.platform_token()),
+            vec![a_published, a_draft, b_published],
+        ),
+    ];
+    let selections = ["title", "title content status", "databaseId"];
+    for round in 0..2 {
+        for selection in selections {
+            for post in [a_published, a_draft, b_published] {
+                for (who, token, visible) in &callers {
+                    let data = app
+                        .ok(
+                            &format!("query($id: ID!) {{ post(id: $id) {{ databaseId {selection} }} }}"),
+                            json!({ "id": post.to_string() }),
+                            token.as_deref(),
+                        )
+                        .await;
+                    let seen = data["post"]["databaseId"].as_i64();
+                    let expected = visible.contains(&post).then_some(post);
+                    assert_eq!(
+                        seen, expected,
+                        "round {round}, {who}, post {post}, {{ {selection} }}"
+                    );
+                    if seen.is_some() && selection.contains("content") {
+                        assert!(
+                            data["post"]["content"]
+                                .as_str()
+                                .is_some_and(|c| c.ends_with(" body"))
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

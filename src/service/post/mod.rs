@@ -4,21 +4,24 @@ mod fulltext;
 mod list;
 mod search;
 
+use std::{num::NonZeroUsize, sync::LazyLock};
+
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, NotSet, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, NotSet, QueryFilter, QuerySelect,
+    QueryTrait,
     sea_query::{Expr, ExprTrait},
 };
 
 use super::{Actor, Lock, audit, begin_write, guard, now, outbox, rows, slug, tag, validate};
 use crate::{
     auth::Viewer,
-    db::Db,
+    db::{Db, template::Templates},
     entity::{
         organization,
         post::{self, Status},
         post_columns::{self, Columns},
-        scope::{self, Deleted},
+        scope::{self, Deleted, PostAudience},
         user,
     },
     error::{ApiError, ApiResult},
@@ -29,10 +32,26 @@ pub use self::list::{Parent, PostChildren, PostConditions, PostList, PostPage, P
 pub use self::search::{Engine, check_nested};
 
 /// The live post `id` if `viewer` may see it, reading only `columns` (a partial model
-/// unless they are `Columns::ALL`).
+/// unless they are `Columns::ALL`). The statement is built once per audience and column
+/// set (`db::template`): building it with sea-query cost a fifth of a `post(id:)` request.
 pub async fn by_id(db: &Db, viewer: &Viewer, id: i32, columns: Columns) -> ApiResult<Option<post::Model>> {
-    let select = scope::posts(viewer, Deleted::Exclude).filter(post::Column::Id.eq(id));
-    Ok(post_columns::one(db, select, columns).await?)
+    type Shape = (bool, PostAudience, Columns);
+    static TEMPLATES: LazyLock<Templates<Shape>> =
+        LazyLock::new(|| Templates::new(NonZeroUsize::new(512).unwrap_or(NonZeroUsize::MIN)));
+    let backend = db.get_database_backend();
+    let shape = (
+        backend == DbBackend::Postgres,
+        scope::post_audience(viewer),
+        columns,
+    );
+    let statement = TEMPLATES.statement(shape, id, |id| {
+        let select = scope::posts(viewer, Deleted::Exclude).filter(post::Column::Id.eq(id));
+        Ok::<_, DbErr>(backend.build(&post_columns::select(select, columns).limit(1).into_query()))
+    })?;
+    let row = db.query_one_raw(statement).await?;
+    Ok(row
+        .map(|row| post_columns::decode(&row, columns, 0))
+        .transpose()?)
 }
 
 /// The live post of organization `organization_id` with `slug`, if `viewer` may see it,
