@@ -10,7 +10,8 @@
 //! read for (whose resolvers read only selected columns) and is never shared through a
 //! loader, where another selection could find it.
 use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select, sea_query::Expr,
+    ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select, Statement,
+    sea_query::Expr,
 };
 
 use super::{
@@ -91,13 +92,9 @@ pub fn select<E: EntityTrait>(select: Select<E>, columns: Columns) -> Select<E> 
     select
 }
 
-/// The posts of `select` (its conditions, order and limit), reading only `columns`.
-pub async fn all(
-    db: &impl ConnectionTrait,
-    select: Select<post::Entity>,
-    columns: Columns,
-) -> Result<Vec<post::Model>, DbErr> {
-    db.query_all(&self::select(select, columns).into_query())
+/// The posts of a `select` statement (with `select`'s columns), reading only `columns`.
+pub async fn all(db: &impl ConnectionTrait, statement: Statement, columns: Columns) -> Result<Vec<post::Model>, DbErr> {
+    db.query_all_raw(statement)
         .await?
         .iter()
         .map(|row| decode(row, columns, 0))

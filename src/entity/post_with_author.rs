@@ -7,7 +7,8 @@
 //! the author's as `user_columns` does.
 use sea_orm::{
     ConnectionTrait, DbErr, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
-    sea_query::Expr,
+    Statement,
+    sea_query::{Expr, SelectStatement},
 };
 
 use super::{
@@ -22,19 +23,24 @@ pub struct PostWithAuthor {
     pub author: Option<user::Model>,
 }
 
-/// The rows of `select` (its conditions, order and limit) with the posts' `columns`, then
-/// their authors' columns, through a left join: one statement.
-pub async fn all(
-    db: &impl ConnectionTrait,
-    select: Select<post::Entity>,
-    columns: Columns,
-) -> Result<Vec<PostWithAuthor>, DbErr> {
+/// `select` (its conditions, order and limit) with the posts' `columns`, then their
+/// authors' columns, through a left join.
+pub fn query(select: Select<post::Entity>, columns: Columns) -> SelectStatement {
     let mut select =
         post_columns::select(select, columns).join(JoinType::LeftJoin, post::Relation::Author.def());
     for column in user_columns::COLUMNS {
         select = select.expr(Expr::col((user::Entity, column)));
     }
-    db.query_all(&select.into_query())
+    select.into_query()
+}
+
+/// The rows of a `query` statement, reading the posts' `columns`: one statement.
+pub async fn all(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+    columns: Columns,
+) -> Result<Vec<PostWithAuthor>, DbErr> {
+    db.query_all_raw(statement)
         .await?
         .iter()
         .map(|row| decode(row, columns))

@@ -147,6 +147,22 @@ impl Window {
         select
     }
 
+    /// `select` bounded by the cursors, in fetch order, limited to `fetch_limit` rows.
+    /// Even `first: 0` fetches one row when `hasNextPage` is read: it says whether rows
+    /// exist.
+    pub fn paged<E: EntityTrait>(&self, select: Select<E>, sort: &Sort<E::Column>) -> Select<E> {
+        let order = self.order(sort);
+        self.bound(select, sort)
+            .order_by(sort.column, order.clone())
+            .order_by(sort.id_column, order)
+            .limit(self.fetch_limit())
+    }
+
+    /// Whether the page is after or before a cursor.
+    pub fn has_cursor(&self) -> bool {
+        self.after.is_some() || self.before.is_some()
+    }
+
     /// Whether rows are fetched in descending order for a list sorted `descending`.
     pub fn fetches_descending(&self, descending: bool) -> bool {
         descending != self.backward
@@ -222,13 +238,7 @@ impl<E: EntityTrait> PageQuery<E> {
     pub fn new(db: &Db, select: Select<E>, sort: &Sort<E::Column>, args: &PageArgs) -> ApiResult<Self> {
         let window = Window::new(args, sort.field)?;
         let count = Count::of_query(db, select.clone().into_query());
-        // Even `first: 0` fetches one row: `hasNextPage` must say whether rows exist.
-        let order = window.order(sort);
-        let select = window
-            .bound(select, sort)
-            .order_by(sort.column, order.clone())
-            .order_by(sort.id_column, order)
-            .limit(window.fetch_limit());
+        let select = window.paged(select, sort);
         Ok(PageQuery {
             window,
             select,
