@@ -93,7 +93,11 @@ pub fn select<E: EntityTrait>(select: Select<E>, columns: Columns) -> Select<E> 
 }
 
 /// The posts of a `select` statement (with `select`'s columns), reading only `columns`.
-pub async fn all(db: &impl ConnectionTrait, statement: Statement, columns: Columns) -> Result<Vec<post::Model>, DbErr> {
+pub async fn all(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+    columns: Columns,
+) -> Result<Vec<post::Model>, DbErr> {
     db.query_all_raw(statement)
         .await?
         .iter()

@@ -6,8 +6,7 @@
 //! order and the rows are read by index: the posts' as `post_columns` places them, then
 //! the author's as `user_columns` does.
 use sea_orm::{
-    ConnectionTrait, DbErr, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
-    Statement,
+    ConnectionTrait, DbErr, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select, Statement,
     sea_query::{Expr, SelectStatement},
 };
 

@@ -990,3 +990,97 @@ async fn post_by_id_reused_statements_keep_each_callers_scope() {
         }
     }
 }
+
+/// A list of one organization's posts is built once per audience and list and reused with
+/// the next organization's id (`service::post::list`): callers of every audience, asking
+/// in turn for each organization's posts with and without authors (and an admin with the
+/// deleted ones), each get exactly the posts they may see, with the right authors.
+#[tokio::test]
+async fn organization_post_lists_reused_statements_keep_each_callers_scope() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token();
+    let mut orgs = Vec::new();
+    let mut members = Vec::new();
+    for name in ["a", "b"] {
+        let org = app
+            .create_org(&format!("Org {name}"), &format!("org-{name}"))
+            .await;
+        let writer = app.create_user(org, &format!("writer_{name}"), "MEMBER").await;
+        for (i, status) in ["PUBLISHED", "DRAFT", "PUBLISHED"].into_iter().enumerate() {
+            app.create_post(writer, &format!("{name} {status} {i}"), status)
+                .await;
+        }
+        let gone = app
+            .create_post(writer, &format!("{name} DELETED"), "PUBLISHED")
+            .await;
+        app.ok(
+            "mutation($id: ID!) { softDeletePost(input: {id: $id}) { id } }",
+            json!({ "id": gone.to_string() }),
+            Some(&admin),
+        )
+        .await;
+        orgs.push((name, org));
+        members.push(app.user_token(writer));
+    }
+    // Titles each caller may list in organization `name`, deleted ones with `all`.
+    let visible = |who: &str, name: &str, all: bool| -> BTreeSet<String> {
+        let titles = [
+            (format!("{name} PUBLISHED 0"), "published"),
+            (format!("{name} DRAFT 1"), "draft"),
+            (format!("{name} PUBLISHED 2"), "published"),
+            (format!("{name} DELETED"), "deleted"),
+        ];
+        titles
+            .into_iter()
+            .filter(|(_, kind)| match (who, *kind) {
+                (_, "deleted") => all,
+                ("anonymous", kind) => kind == "published",
+                ("admin", _) => true,
+                (member, _) => member == format!("member of {name}"),
+            })
+            .map(|(title, _)| title)
+            .collect()
+    };
+    let callers = [
+        ("anonymous", None),
+        ("member of a", Some(members[0].clone())),
+        ("member of b", Some(members[1].clone())),
+        ("admin", Some(admin.clone())),
+    ];
+    for round in 0..2 {
+        for selection in ["title", "title author { username }"] {
+            for (name, org) in &orgs {
+                for (who, token) in &callers {
+                    for all in [false, true] {
+                        if all && *who != "admin" {
+                            continue;
+                        }
+                        let query = format!(
+                            "query($org: ID!) {{ posts(organizationId: $org, first: 10, includeDeleted: {all}) \
+                             {{ nodes {{ {selection} }} }} }}"
+                        );
+                        let data = app
+                            .ok(&query, json!({ "org": org.to_string() }), token.as_deref())
+                            .await;
+                        let nodes = data["posts"]["nodes"].as_array().unwrap();
+                        let titles: BTreeSet<String> = nodes
+                            .iter()
+                            .map(|n| n["title"].as_str().unwrap().to_owned())
+                            .collect();
+                        assert_eq!(
+                            titles,
+                            visible(who, name, all),
+                            "round {round}, {who}, org {name}, {{ {selection} }}"
+                        );
+                        assert_eq!(titles.len(), nodes.len(), "no duplicates");
+                        if selection.contains("author") {
+                            for node in nodes {
+                                assert_eq!(node["author"]["username"], json!(format!("writer_{name}")));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -282,9 +282,9 @@ pub async fn page(
     })
 }
 
-/// The statement of a page's rows (with their authors for `RowsWithAuthors`). A list
-/// under an organization or an author, without cursors or text search, is built once per
-/// shape (audience, list, what it reads) and reused with the next parent's id
+/// The statement of a page's rows (with their authors for `RowsWithAuthors`). A list of
+/// one organization's posts, without cursors or text search, is built once per shape
+/// (audience, list, what it reads) and reused with the next organization's id
 /// (`db::template`): building it with sea-query cost ~8% of a page of 20 posts with their
 /// authors. Cursors and search text would make nearly every request a shape of its own.
 fn rows_statement(
@@ -304,32 +304,23 @@ fn rows_statement(
         };
         Ok(backend.build(&query))
     };
-    let (id, of_author) = match parent {
-        Parent::Organization(id) => (id, false),
-        Parent::Author(id) => (id, true),
-        Parent::Any => return build(parent),
+    let Parent::Organization(id) = parent else {
+        return build(parent);
     };
     if window.has_cursor() || list.filter.search.is_some() || list.filter.full_text.is_some() {
         return build(parent);
     }
-    type Shape = (bool, PostAudience, Deleted, bool, PostList, bool);
+    type Shape = (bool, PostAudience, Deleted, PostList, bool);
     static TEMPLATES: LazyLock<Templates<Shape>> =
         LazyLock::new(|| Templates::new(NonZeroUsize::new(512).unwrap_or(NonZeroUsize::MIN)));
     let shape = (
         backend == DbBackend::Postgres,
         scope::post_audience(viewer),
         guard::deleted(viewer, list.include_deleted)?,
-        of_author,
         list.clone(),
         read == Read::RowsWithAuthors,
     );
-    TEMPLATES.statement(shape, id, |id| {
-        build(if of_author {
-            Parent::Author(id)
-        } else {
-            Parent::Organization(id)
-        })
-    })
+    TEMPLATES.statement(shape, id, |id| build(Parent::Organization(id)))
 }
 
 /// Runs a page's query joined with the posts' authors (one statement instead of a second
