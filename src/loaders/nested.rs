@@ -130,7 +130,7 @@ impl Loader<Key> for UsersWithPosts {
 /// row's parent, user and post columns start at `at`. A user's rows are consecutive (the
 /// order is the users' first), so the user's columns and their parent are decoded once,
 /// from their first row (`last`: the previous row's user and parent). A row without a
-/// user (an organization with none, read by `organization_with_users`) adds nothing.
+/// user (the organization's own row, read by `organization_with_users`) adds nothing.
 fn add_row(
     of_parent: &mut HashMap<i32, Vec<UserWithPosts>>,
     last: &mut Option<(i32, i32)>,
@@ -203,7 +203,8 @@ pub fn organization_statement(
 }
 
 /// Runs `organization_statement`'s statement for organization `id`: `None` when the
-/// organization is not visible.
+/// organization is not visible. Its first row is the organization's (no parent, no user);
+/// the users' and their posts' rows follow, in page order.
 pub async fn organization_with_users(
     db: &Db,
     statement: Statement,
