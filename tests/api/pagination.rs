@@ -767,8 +767,9 @@ async fn page_ends_are_right_however_they_are_selected() {
         inline: posts(organizationId: $org, first: 2) { ... on PostConnection { pageInfo { ... on PageInfo { hasNextPage } } } } \
         back: posts(organizationId: $org, last: 2) { pageInfo { hasPreviousPage } nodes { title } } \
         exact: posts(organizationId: $org, first: 3) { pageInfo { hasNextPage } nodes { title } } \
+        zero: posts(organizationId: $org, first: 0) { nodes { title } } \
         organization(id: $org) { \
-          users(first: 1) { nodes { bare: posts(first: 2) { nodes { title } } \
+          users(first: 1) { nodes { bare: posts(first: 2) { nodes { title } } none: posts(first: 0) { nodes { title } } \
                                     ends: posts(first: 2) { pageInfo { hasNextPage } nodes { title } } } } \
           posts(first: 2) { pageInfo { hasNextPage } } } } \
         fragment Ends on PageInfo { hasNextPage }";
@@ -781,8 +782,21 @@ async fn page_ends_are_right_however_they_are_selected() {
     assert_eq!(data["inline"]["pageInfo"]["hasNextPage"], true);
     assert_eq!(data["back"]["pageInfo"]["hasPreviousPage"], true);
     assert_eq!(data["exact"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(data["zero"]["nodes"], json!([]));
     let user = &data["organization"]["users"]["nodes"][0];
     assert_eq!(user["ends"]["pageInfo"]["hasNextPage"], true);
     assert_eq!(user["bare"]["nodes"], user["ends"]["nodes"]);
+    assert_eq!(user["none"]["nodes"], json!([]));
     assert_eq!(data["organization"]["posts"]["pageInfo"]["hasNextPage"], true);
+    // `first: 0` without the page's ends reads no row, in the one-statement path too.
+    let planned = app
+        .ok(
+            "query($org: ID!) { organization(id: $org) { users(first: 1) { nodes { username posts(first: 0) { nodes { title } } } } } }",
+            json!({ "org": org.to_string() }),
+            Some(&token),
+        )
+        .await;
+    let user = &planned["organization"]["users"]["nodes"][0];
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["posts"]["nodes"], json!([]));
 }
