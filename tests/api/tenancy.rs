@@ -1084,3 +1084,40 @@ async fn organization_post_lists_reused_statements_keep_each_callers_scope() {
         }
     }
 }
+
+/// A list of an organization the caller cannot see is empty (the list's statement also
+/// asks whether the organization is visible, so PostgreSQL can skip reading its posts):
+/// an anonymous caller and a deactivated organization, a member and another organization;
+/// a platform admin still lists the deactivated organization's posts.
+#[tokio::test]
+async fn a_post_list_of_an_organization_the_caller_cannot_see_is_empty() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token();
+    let a = app.create_org("Org A", "org-a").await;
+    let b = app.create_org("Org B", "org-b").await;
+    let writer = app.create_user(b, "writer_b", "MEMBER").await;
+    let reader = app.create_user(a, "reader_a", "MEMBER").await;
+    app.create_post(writer, "B published", "PUBLISHED").await;
+    let query =
+        "query($org: ID!) { posts(organizationId: $org, first: 5) { nodes { title author { username } } } }";
+    let titles = |data: Value| -> Vec<String> {
+        data["posts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let vars = json!({ "org": b.to_string() });
+    let member = app.user_token(reader);
+    assert_eq!(titles(app.ok(query, vars.clone(), None).await), ["B published"]);
+    assert!(titles(app.ok(query, vars.clone(), Some(&member)).await).is_empty());
+    app.ok(
+        "mutation($id: ID!) { updateOrganization(input: {id: $id, isActive: false}) { id } }",
+        json!({ "id": b.to_string() }),
+        Some(&admin),
+    )
+    .await;
+    assert!(titles(app.ok(query, vars.clone(), None).await).is_empty());
+    assert_eq!(titles(app.ok(query, vars, Some(&admin)).await), ["B published"]);
+}

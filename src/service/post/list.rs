@@ -11,6 +11,7 @@ use crate::{
     auth::Viewer,
     db::{Db, template::Templates},
     entity::{
+        organization,
         post::{self, Status},
         post_columns::{self, Columns},
         post_tag,
@@ -135,7 +136,24 @@ impl PostList {
         let mut select = scope::posts(viewer, guard::deleted(viewer, self.include_deleted)?);
         select = match parent {
             Parent::Any => select,
-            Parent::Organization(id) => select.filter(post::Column::OrganizationId.eq(id)),
+            Parent::Organization(id) => {
+                let select = select.filter(post::Column::OrganizationId.eq(id));
+                match viewer {
+                    Viewer::PlatformAdmin { .. } => select,
+                    // Implied by the posts scope, which limits the organizations an anonymous
+                    // caller or a member sees: said of this one organization too, it lets
+                    // PostgreSQL answer for an organization the caller cannot see with one
+                    // primary-key read (an initplan) instead of reading all of its posts
+                    // (an inactive organization's published posts: 9.5 ms → 0.1 ms).
+                    _ => select.filter(Expr::exists(
+                        scope::organizations(viewer, Deleted::Include)
+                            .select_only()
+                            .column(organization::Column::Id)
+                            .filter(organization::Column::Id.eq(id))
+                            .into_query(),
+                    )),
+                }
+            }
             Parent::Author(id) => select.filter(post::Column::UserId.eq(id)),
         };
         let filter = &self.filter;
