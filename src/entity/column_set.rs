@@ -66,6 +66,31 @@ impl<C: Ordered> Set<C> {
     pub fn is_empty(self) -> bool {
         self.bits == 0
     }
+
+    /// Where the set's columns sit in a row read with it, the first at `first`.
+    pub fn positions(self, first: usize) -> Positions<C> {
+        Positions {
+            set: self,
+            next: first,
+        }
+    }
+}
+
+/// The positions of a set's columns in a row, handed out in `ORDER`.
+pub struct Positions<C> {
+    set: Set<C>,
+    next: usize,
+}
+
+impl<C: Ordered> Positions<C> {
+    /// The position of `column` if the set has it. Columns must be asked for in `ORDER`
+    /// (each one the set has moves the next position on).
+    pub fn take(&mut self, column: C) -> Option<usize> {
+        let read = self.set.contains(column);
+        let at = self.next;
+        self.next += usize::from(read);
+        read.then_some(at)
+    }
 }
 
 // Derived impls would require `C` itself to be `Clone`, `Eq`, `Hash`…: the set is a `u16`.

@@ -130,14 +130,10 @@ pub fn decode_with_id(
     start: usize,
     id: i32,
 ) -> Result<post::Model, DbErr> {
-    // The id, the author and the organization are always the first three.
-    let mut next = start + 3;
-    let mut take = |column: post::Column| {
-        let read = columns.contains(column);
-        let at = next;
-        next += usize::from(read);
-        read.then_some(at)
-    };
+    // The id, the author and the organization are always the first three (read directly,
+    // never asked of `take`).
+    let mut positions = columns.positions(start + 3);
+    let mut take = |column: post::Column| positions.take(column);
     macro_rules! get {
         ($column:ident) => {
             match take(post::Column::$column) {

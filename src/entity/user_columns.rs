@@ -76,13 +76,9 @@ pub fn decode_set(row: &QueryResult, start: usize, columns: Columns) -> Result<O
     let Some(id) = get::<Option<i32>>(row, start)? else {
         return Ok(None);
     };
-    let mut next = start + 1;
-    let mut take = |column: user::Column| {
-        let read = columns.contains(column);
-        let at = next;
-        next += usize::from(read);
-        read.then_some(at)
-    };
+    // The id is always the first column (read above, never asked of `take`).
+    let mut positions = columns.positions(start + 1);
+    let mut take = |column: user::Column| positions.take(column);
     macro_rules! get {
         ($column:ident) => {
             match take(user::Column::$column) {

@@ -327,7 +327,6 @@ async fn organization_posts_come_with_their_authors_in_their_statement() {
             assert!(read > 0, "{args}: no posts read");
         }
         if args.contains("includeDeleted") {
-            assert!(with.contains("deletedAt"));
             let gone = together.to_string().matches("1/gone").count();
             assert_eq!(gone, 2, "{args}: the deleted author's posts");
         }
