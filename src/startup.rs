@@ -198,6 +198,7 @@ impl Application {
             types: graphql::order::Types::of_sdl(&schema.sdl()),
             shape: graphql::limits::Shape::of_sdl(&schema.sdl()),
             introspection_schema: graphql::build_for_introspection(database.db.clone(), &options),
+            validated_schema: graphql::build_validated(database.db.clone(), &options),
             schema,
             limits: options.limits,
             documents: Default::default(),

@@ -10,7 +10,7 @@ use std::{
 };
 
 use async_graphql::{
-    Request, Response,
+    Request, Response, Value,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
 
@@ -21,7 +21,7 @@ use super::{
     documents::{DocumentCache, Parsed},
     introspection,
     limits::{self, Limits},
-    order, persisted, trusted,
+    order, persisted, trusted, variables,
 };
 use crate::{
     auth::{
@@ -40,6 +40,9 @@ pub struct Engine {
     /// The same schema without depth and cost limits, for introspection documents;
     /// `None` where introspection is off.
     pub introspection_schema: Option<BlogSchema>,
+    /// The same schema with async-graphql's `Fast` validation, for a document that passed
+    /// full validation before and whose variables are vouched for (`variables`).
+    pub validated_schema: BlogSchema,
     pub limits: Limits,
     /// The schema's fields, for measuring documents against `limits`.
     pub shape: limits::Shape,
@@ -262,9 +265,20 @@ impl Engine {
             operation,
         } = prepared;
         // Introspection runs without the depth and cost limits (bounded by its own).
-        let schema = match &self.introspection_schema {
-            Some(schema) if operation.introspection => schema,
-            _ => &self.schema,
+        let introspection = match &self.introspection_schema {
+            Some(schema) if operation.introspection => Some(schema),
+            _ => None,
+        };
+        let validated = introspection.is_none()
+            && document.as_ref().is_some_and(|doc| {
+                doc.validated.load(Ordering::Relaxed)
+                    && definition(&doc.original, request.operation_name.as_deref())
+                        .is_some_and(|op| variables::vouched(&op.variable_definitions, &request.variables))
+            });
+        let schema = match introspection {
+            Some(schema) => schema,
+            None if validated => &self.validated_schema,
+            None => &self.schema,
         };
         let loaders = Loaders::new(&self.db, &actor.viewer, self.loader_delay, statements.clone());
         let operation_name = request.operation_name.clone();
@@ -286,10 +300,14 @@ impl Engine {
         for error in &mut response.errors {
             error::ensure_code(error);
         }
-        if let Some(doc) = &document
-            && let Some(op) = definition(&doc.original, operation_name.as_deref())
-        {
-            order::reorder(&mut response.data, &doc.original, op, &self.types);
+        if let Some(doc) = &document {
+            // Validation errors leave `data` null; so does little else that runs.
+            if introspection.is_none() && !validated && response.data != Value::Null {
+                doc.validated.store(true, Ordering::Relaxed);
+            }
+            if let Some(op) = definition(&doc.original, operation_name.as_deref()) {
+                order::reorder(&mut response.data, &doc.original, op, &self.types);
+            }
         }
         response
     }

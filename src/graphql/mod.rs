@@ -21,8 +21,9 @@ pub mod subscription;
 pub mod tag;
 pub mod trusted;
 pub mod user;
+pub mod variables;
 
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, Schema, ValidationMode};
 
 use self::subscription::SubscriptionRoot;
 
@@ -71,18 +72,28 @@ impl Options {
 
 /// Builds the served schema.
 pub fn build(db: crate::db::Db, options: &Options) -> BlogSchema {
-    build_with(db, options, true)
+    build_with(db, options, true, ValidationMode::Strict)
+}
+
+/// The served schema with async-graphql's `Fast` validation (its cost, depth and fragment
+/// cycle checks only), for documents that passed full validation with variables it has
+/// checked again (`variables`).
+pub fn build_validated(db: crate::db::Db, options: &Options) -> BlogSchema {
+    build_with(db, options, true, ValidationMode::Fast)
 }
 
 /// The served schema without the depth and cost limits, for documents that only
 /// introspect (see `introspection`); `None` where introspection is off.
 pub fn build_for_introspection(db: crate::db::Db, options: &Options) -> Option<BlogSchema> {
-    options.introspection.then(|| build_with(db, options, false))
+    options
+        .introspection
+        .then(|| build_with(db, options, false, ValidationMode::Strict))
 }
 
-fn build_with(db: crate::db::Db, options: &Options, data_limits: bool) -> BlogSchema {
+fn build_with(db: crate::db::Db, options: &Options, data_limits: bool, mode: ValidationMode) -> BlogSchema {
     let mut builder = Schema::build(Query::default(), mutation::Mutation::default(), SubscriptionRoot)
         .data(db)
+        .validation_mode(mode)
         .limit_directives(options.max_directives);
     if data_limits {
         builder = builder

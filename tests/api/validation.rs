@@ -966,3 +966,68 @@ async fn cursors_with_a_key_of_the_wrong_type_are_malformed() {
         .await;
     }
 }
+
+/// A document that passed full validation once skips it on later requests whose variables
+/// are vouched for (`graphql::variables`); every other request still gets the full
+/// validation's answer. Each bad request is compared with the same request of a copy of
+/// the document (one more trailing space: another cache entry) that never passed.
+#[tokio::test]
+async fn a_document_validated_once_refuses_bad_variables_as_before() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("Vouch", "vouch").await;
+    let author = app.create_user(org, "vouch.author", "ADMIN").await;
+    let post = app.create_post(author, "Vouched", "PUBLISHED").await;
+    let token = app.platform_token();
+    let query = "query Q($id: ID!, $ids: [ID!]!, $n: Int, $full: Boolean!, $status: PostStatus) {
+        post(id: $id) { databaseId title @include(if: $full) }
+        nodes(ids: $ids) { id }
+        posts(first: $n, filter: {status: $status}) { totalCount }
+    }";
+    let copy = format!("{query} ");
+    let id = crate::helpers::global_id("Post", post);
+    let good = json!({ "id": id, "ids": [id], "n": 2, "full": true, "status": "PUBLISHED" });
+
+    let first = app.gql(query, good.clone(), Some(&token)).await;
+    assert!(first.get("errors").is_none(), "{first:#}");
+    assert_eq!(first["data"]["post"]["title"], "Vouched");
+    let again = app.gql(query, good.clone(), Some(&token)).await;
+    assert_eq!(again, first, "vouched variables give the same response");
+    let unselected = app
+        .gql(
+            query,
+            json!({ "id": post, "ids": id, "full": false }),
+            Some(&token),
+        )
+        .await;
+    assert!(unselected.get("errors").is_none(), "{unselected:#}");
+    assert!(unselected["data"]["post"].get("title").is_none());
+
+    let bad = [
+        json!({ "id": 1.5, "ids": [id], "full": true }),
+        json!({ "id": true, "ids": [id], "full": true }),
+        json!({ "id": null, "ids": [id], "full": true }),
+        json!({ "id": id, "ids": [id, 2.5], "full": true }),
+        json!({ "id": id, "ids": [null], "full": true }),
+        json!({ "id": id, "ids": [id], "n": "2", "full": true }),
+        json!({ "id": id, "ids": [id], "n": 2.5, "full": true }),
+        json!({ "id": id, "ids": [id], "full": "yes" }),
+        json!({ "id": id, "ids": [id], "full": null }),
+        json!({ "id": id, "ids": [id], "full": true, "status": "LOST" }),
+        json!({ "id": id, "ids": [id], "full": true, "status": 3 }),
+    ];
+    for variables in bad {
+        let validated = app.gql(query, variables.clone(), Some(&token)).await;
+        let never = app.gql(&copy, variables.clone(), Some(&token)).await;
+        assert_eq!(validated, never, "variables {variables}");
+        assert_eq!(
+            validated["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "variables {variables}: {validated:#}"
+        );
+        assert!(
+            validated["data"].is_null(),
+            "variables {variables}: {validated:#}"
+        );
+    }
+    let last = app.gql(query, good, Some(&token)).await;
+    assert_eq!(last, first);
+}
