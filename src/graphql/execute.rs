@@ -301,7 +301,8 @@ impl Engine {
             error::ensure_code(error);
         }
         if let Some(doc) = &document {
-            // Validation errors leave `data` null; so does little else that runs.
+            // A request that failed validation has `data: null`; one with data passed it.
+            // (A null for another reason only leaves the document to be validated again.)
             if introspection.is_none() && !validated && response.data != Value::Null {
                 doc.validated.store(true, Ordering::Relaxed);
             }
