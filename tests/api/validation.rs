@@ -1030,4 +1030,35 @@ async fn a_document_validated_once_refuses_bad_variables_as_before() {
     }
     let last = app.gql(query, good, Some(&token)).await;
     assert_eq!(last, first);
+
+    // Two operations: running one validates the document, but not the other's variables.
+    let two =
+        "query A($id: ID!) { post(id: $id) { title } } query B($n: Int) { posts(first: $n) { totalCount } }";
+    let two_copy = format!("{two} ");
+    let named =
+        |name: &str, variables: Value| json!({ "query": two, "operationName": name, "variables": variables });
+    let app = &app;
+    let send = |body: Value| async move {
+        app.client
+            .post(app.url("/graphql"))
+            .bearer_auth(app.platform_token())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let a = send(named("A", json!({ "id": id }))).await;
+    assert_eq!(a["data"]["post"]["title"], "Vouched", "{a:#}");
+    for variables in [json!({ "n": "2" }), json!({ "n": 1.5 }), json!({ "n": null })] {
+        let validated = send(named("B", variables.clone())).await;
+        let mut never = named("B", variables.clone());
+        never["query"] = json!(two_copy);
+        let never = send(never).await;
+        assert_eq!(validated, never, "variables {variables}");
+    }
+    let b = send(named("B", json!({ "n": 1 }))).await;
+    assert!(b.get("errors").is_none(), "{b:#}");
 }
